@@ -1,0 +1,81 @@
+//! Per-log settings, with Kafka's defaults.
+
+use crate::error::{Result, StorageError};
+
+/// How the active segment's bytes reach the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// Copy into a preallocated, mapped segment; flush is `msync`.
+    #[default]
+    Mmap,
+    /// `pwrite` into the file; flush is `fdatasync`. The baseline and the fallback for file
+    /// systems where mapping is a bad idea.
+    Write,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Size a segment may reach before the log rolls to a new one; also what an mmap segment
+    /// preallocates.
+    pub segment_bytes: u64,
+    /// Roll once the active segment's first timestamp is older than this (batch time).
+    pub segment_ms: u64,
+    /// Bytes appended between two sparse index entries.
+    pub index_interval_bytes: u64,
+    /// Preallocated size of each index file; a full index rolls the segment.
+    pub max_index_bytes: u64,
+    /// Delete the oldest closed segments while the log is larger than this. `None` keeps all.
+    pub retention_bytes: Option<u64>,
+    /// Delete closed segments whose newest timestamp is older than this. `None` keeps all.
+    pub retention_ms: Option<u64>,
+    /// Flush once this many messages are unflushed. `None`: no count policy.
+    pub flush_messages: Option<u64>,
+    /// Flush when the oldest unflushed append is older than this. `None`: no interval policy.
+    pub flush_interval_ms: Option<u64>,
+    /// Largest batch accepted for append.
+    pub max_message_bytes: u64,
+    pub write_mode: WriteMode,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 60 * 60 * 1000,
+            index_interval_bytes: 4096,
+            max_index_bytes: 10 << 20,
+            retention_bytes: None,
+            retention_ms: Some(7 * 24 * 60 * 60 * 1000),
+            flush_messages: None,
+            flush_interval_ms: None,
+            max_message_bytes: 8 << 20,
+            write_mode: WriteMode::Mmap,
+        }
+    }
+}
+
+impl LogConfig {
+    /// Rejects settings that would make the log misbehave rather than merely be slow.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |why: &str| Err(StorageError::InvalidConfig(why.to_owned()));
+        if self.segment_bytes < 1024 {
+            return bad("segment_bytes must be at least 1024");
+        }
+        if self.segment_bytes > i32::MAX as u64 {
+            return bad("segment_bytes must fit a 32-bit index position");
+        }
+        if self.max_message_bytes > self.segment_bytes {
+            return bad("max_message_bytes must not exceed segment_bytes");
+        }
+        if self.max_index_bytes < 64 {
+            return bad("max_index_bytes must be at least 64");
+        }
+        if self.index_interval_bytes == 0 {
+            return bad("index_interval_bytes must be positive");
+        }
+        if self.flush_messages == Some(0) {
+            return bad("flush_messages must be positive");
+        }
+        Ok(())
+    }
+}

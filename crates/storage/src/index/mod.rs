@@ -1,0 +1,21 @@
+//! Sparse indexes of a segment, both preallocated, mapped files of fixed-size big-endian entries.
+//!
+//! The number of entries is the write position: the file is preallocated while its segment is
+//! active and cut to exactly `entries * entry_size` bytes when the segment is sealed, so that a
+//! reopened index knows its entry count from its length alone.
+
+mod file;
+mod offset;
+mod time;
+
+pub(crate) use file::IndexFile;
+pub(crate) use offset::OffsetIndex;
+pub(crate) use time::TimeIndex;
+
+pub(crate) fn offset_entry_size() -> usize {
+    offset::ENTRY_SIZE
+}
+
+pub(crate) fn time_entry_size() -> usize {
+    time::ENTRY_SIZE
+}

@@ -1,0 +1,129 @@
+//! The append path: validate outside the lock, then copy in under it.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use sluice_record::{BatchHeader, validate_batch};
+use tracing::{debug, info};
+
+use super::{LogState, PartitionLog};
+use crate::checkpoint::{self, RECOVERY_POINT};
+use crate::error::{Result, StorageError};
+use crate::segment::Segment;
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset given to the first record of the first batch.
+    pub base_offset: i64,
+    /// Offset of the last record of the last batch.
+    pub last_offset: i64,
+    /// Largest batch max-timestamp among the appended batches.
+    pub max_timestamp: i64,
+    pub log_start_offset: i64,
+}
+
+impl PartitionLog {
+    /// Appends one batch; see [`PartitionLog::append_batches`].
+    pub fn append(&self, batch: &[u8]) -> Result<AppendInfo> {
+        self.append_batches(&[batch])
+    }
+
+    /// Validates every batch (size, magic, CRC, record count, not a control batch) and, only if
+    /// all are valid, appends them in order, assigning offsets by rewriting each baseOffset. The
+    /// batches are readable once this returns; they are durable after a flush covering
+    /// `last_offset` (see [`PartitionLog::flush_to`]).
+    pub fn append_batches(&self, batches: &[&[u8]]) -> Result<AppendInfo> {
+        let headers = self.validate(batches)?;
+        let info = {
+            let mut state = self.write_state();
+            self.check_writable(&state)?;
+            let base_offset = state.log_end_offset();
+            let mut max_timestamp = -1;
+            for (batch, header) in batches.iter().zip(&headers) {
+                self.roll_if_needed(&mut state, batch.len() as u64, header)?;
+                state.active_mut().append(batch, header, &self.config)?;
+                max_timestamp = max_timestamp.max(header.max_timestamp);
+            }
+            let last_offset = state.log_end_offset() - 1;
+            self.log_end_offset
+                .store(last_offset + 1, Ordering::Release);
+            AppendInfo {
+                base_offset,
+                last_offset,
+                max_timestamp,
+                log_start_offset: state.log_start_offset,
+            }
+        };
+        self.note_unflushed();
+        if let Some(limit) = self.config.flush_messages
+            && (info.last_offset + 1 - self.flushed_offset()) as u64 >= limit
+        {
+            self.flush_to(info.last_offset + 1)?;
+        }
+        Ok(info)
+    }
+
+    fn validate(&self, batches: &[&[u8]]) -> Result<Vec<BatchHeader>> {
+        let max = self.config.max_message_bytes as usize;
+        batches
+            .iter()
+            .enumerate()
+            .map(|(index, batch)| {
+                if batch.len() > max {
+                    return Err(StorageError::BatchTooLarge {
+                        size: batch.len(),
+                        max,
+                    });
+                }
+                let header = validate_batch(batch)
+                    .map_err(|source| StorageError::InvalidBatch { index, source })?;
+                if header.is_control() {
+                    return Err(StorageError::ControlBatch);
+                }
+                if header.records_count == 0 {
+                    return Err(StorageError::EmptyBatch { index });
+                }
+                Ok(header)
+            })
+            .collect()
+    }
+
+    /// Seals the active segment and starts a new one when the batch does not belong in it.
+    /// The new segment is created first, so a failure (a full disk) leaves the log as it was.
+    fn roll_if_needed(&self, state: &mut LogState, size: u64, header: &BatchHeader) -> Result<()> {
+        let Some(reason) = state.active().roll_reason(size, header, &self.config) else {
+            return Ok(());
+        };
+        let base = state.log_end_offset();
+        let new = Segment::create(&self.dir, base, &self.config, self.factory.as_ref())?;
+        let old_base = state.active().base_offset;
+        if let Some(old) = state.segments.remove(&old_base) {
+            match old.seal() {
+                Ok(sealed) => {
+                    state.segments.insert(old_base, sealed);
+                }
+                Err(error) => {
+                    // The old segment's bytes may not be durable and its handle is gone: refuse
+                    // all further writes; reopening the log recovers it from disk.
+                    self.poison(&error.to_string());
+                    state.segments.insert(base, new);
+                    return Err(error);
+                }
+            }
+        }
+        state.segments.insert(base, new);
+        // Everything before the new segment is synced and sealed: recovery can start here.
+        checkpoint::write_offset(&self.dir, RECOVERY_POINT, base)?;
+        info!(dir = %self.dir.display(), reason, old_base, new_base = base, "rolled segment");
+        Ok(())
+    }
+
+    fn note_unflushed(&self) {
+        let mut flush = self.lock_flush();
+        if flush.oldest_unflushed.is_none() {
+            flush.oldest_unflushed = Some(Instant::now());
+            debug!(dir = %self.dir.display(), "first unflushed append");
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Durability: flush on demand, by message count, by interval, with group commit.
+//!
+//! Group commit: a caller that needs offset N durable either finds a flush round already past N,
+//! waits for the running round and checks again, or runs a round itself. A round syncs the
+//! active segment up to the end it saw when it started, so every append that landed before the
+//! round began shares its single `msync`.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tracing::error;
+
+use super::PartitionLog;
+use crate::error::{IoContext, IoOp, Result, StorageError};
+
+impl PartitionLog {
+    /// Makes everything appended so far durable; returns the flushed offset.
+    pub fn flush(&self) -> Result<i64> {
+        let target = self.log_end_offset();
+        self.flush_to(target)?;
+        Ok(self.flushed_offset())
+    }
+
+    /// Returns once every offset below `offset` is durable, sharing the sync with concurrent
+    /// callers. Fails, and poisons the log, if the sync fails.
+    pub fn flush_to(&self, offset: i64) -> Result<()> {
+        let mut flush = self.lock_flush();
+        loop {
+            if let Some(reason) = &flush.poisoned {
+                return Err(StorageError::Poisoned {
+                    dir: self.dir.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            if flush.flushed_offset >= offset {
+                return Ok(());
+            }
+            if !flush.in_progress {
+                break;
+            }
+            flush = self
+                .flush_done
+                .wait(flush)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        flush.in_progress = true;
+        drop(flush);
+
+        let round = {
+            let state = self.read_state();
+            let active = state.active();
+            (
+                active.next_offset(),
+                active.syncer(),
+                active.size(),
+                active.log_path().to_owned(),
+            )
+        };
+        let (end_offset, syncer, end_position, path) = round;
+        // Sealed segments were synced when sealed; only the active one can hold unsynced bytes.
+        let result = match syncer {
+            Some(syncer) => syncer.sync(0, end_position).ctx(IoOp::Sync, &path),
+            None => Ok(()),
+        };
+
+        let mut flush = self.lock_flush();
+        flush.in_progress = false;
+        let outcome = match result {
+            Ok(()) => {
+                flush.flushed_offset = flush.flushed_offset.max(end_offset);
+                self.flushed_offset
+                    .store(flush.flushed_offset, Ordering::Release);
+                flush.oldest_unflushed =
+                    (self.log_end_offset() > flush.flushed_offset).then(Instant::now);
+                Ok(())
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                error!(dir = %self.dir.display(), error = %reason, "flush failed; log poisoned");
+                flush.poisoned = Some(reason);
+                self.poisoned.store(true, Ordering::Release);
+                Err(e)
+            }
+        };
+        drop(flush);
+        self.flush_done.notify_all();
+        outcome
+    }
+
+    /// Flushes if the interval policy says so; the broker calls this from a timer.
+    pub fn flush_if_due(&self, now: Instant) -> Result<bool> {
+        let Some(interval) = self.config.flush_interval_ms else {
+            return Ok(false);
+        };
+        let due = self.lock_flush().oldest_unflushed.is_some_and(|since| {
+            now.saturating_duration_since(since) >= Duration::from_millis(interval)
+        });
+        if due {
+            self.flush()?;
+        }
+        Ok(due)
+    }
+
+    pub(super) fn poison(&self, reason: &str) {
+        let mut flush = self.lock_flush();
+        flush.poisoned.get_or_insert_with(|| reason.to_owned());
+        self.poisoned.store(true, Ordering::Release);
+        drop(flush);
+        self.flush_done.notify_all();
+    }
+}

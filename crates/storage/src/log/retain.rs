@@ -1,0 +1,115 @@
+//! Retention, closing and deleting a log.
+
+use std::sync::atomic::Ordering;
+
+use tracing::info;
+
+use super::PartitionLog;
+use crate::checkpoint::{self, LOG_START, RECOVERY_POINT};
+use crate::error::{IoContext, IoOp, Result};
+use crate::retention::{SegmentFacts, segments_to_delete};
+
+/// What a retention pass removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetentionOutcome {
+    pub deleted_segments: usize,
+    pub deleted_bytes: u64,
+    pub log_start_offset: i64,
+}
+
+impl PartitionLog {
+    /// Deletes the oldest closed segments that retention by bytes or by age (against `now_ms`,
+    /// milliseconds since the epoch) no longer keeps, and advances the log start offset.
+    pub fn apply_retention(&self, now_ms: i64) -> Result<RetentionOutcome> {
+        let removed = {
+            let mut state = self.write_state();
+            let facts: Vec<SegmentFacts> = state
+                .segments
+                .values()
+                .map(|s| SegmentFacts {
+                    size: s.size(),
+                    max_timestamp: s.max_timestamp(),
+                    active: s.is_active(),
+                })
+                .collect();
+            let count = segments_to_delete(
+                &facts,
+                self.config.retention_bytes,
+                self.config.retention_ms,
+                now_ms,
+            );
+            if count == 0 {
+                return Ok(RetentionOutcome {
+                    log_start_offset: state.log_start_offset,
+                    ..Default::default()
+                });
+            }
+            let doomed: Vec<i64> = state.segments.keys().take(count).copied().collect();
+            let removed: Vec<_> = doomed
+                .iter()
+                .filter_map(|base| state.segments.remove(base))
+                .collect();
+            let new_start = state
+                .segments
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or(state.log_start_offset);
+            state.log_start_offset = state.log_start_offset.max(new_start);
+            self.log_start_offset
+                .store(state.log_start_offset, Ordering::Release);
+            removed
+        };
+        let log_start_offset = self.log_start_offset();
+        // Persist the new start before deleting, so a crash cannot resurrect an older start.
+        checkpoint::write_offset(&self.dir, LOG_START, log_start_offset)?;
+        let deleted_segments = removed.len();
+        let deleted_bytes = removed.iter().map(|s| s.size()).sum();
+        for segment in removed {
+            segment.delete_files()?;
+        }
+        info!(dir = %self.dir.display(), deleted_segments, deleted_bytes, log_start_offset, "retention deleted segments");
+        Ok(RetentionOutcome {
+            deleted_segments,
+            deleted_bytes,
+            log_start_offset,
+        })
+    }
+
+    /// Flushes, seals the active segment, writes checkpoints and the clean-shutdown marker.
+    /// Later appends fail with `Closed`. Dropping a log without closing it is a crash as far as
+    /// the next open is concerned.
+    pub fn close(&self) -> Result<()> {
+        let mut state = self.write_state();
+        if state.closed {
+            return Ok(());
+        }
+        state.closed = true;
+        if self.is_poisoned() {
+            // Data may be missing: leave no marker, so the next open recovers.
+            return Ok(());
+        }
+        let base = state.active().base_offset;
+        if let Some(active) = state.segments.remove(&base) {
+            state.segments.insert(base, active.seal()?);
+        }
+        let leo = state.log_end_offset();
+        self.flushed_offset.store(leo, Ordering::Release);
+        checkpoint::write_offset(&self.dir, RECOVERY_POINT, leo)?;
+        checkpoint::write_offset(&self.dir, LOG_START, state.log_start_offset)?;
+        checkpoint::mark_clean(&self.dir)?;
+        info!(dir = %self.dir.display(), log_end_offset = leo, "log closed cleanly");
+        Ok(())
+    }
+
+    /// Closes the log and removes its directory (topic deletion).
+    pub fn delete(self) -> Result<()> {
+        let dir = self.dir.clone();
+        {
+            let mut state = self.write_state();
+            state.closed = true;
+        }
+        drop(self);
+        std::fs::remove_dir_all(&dir).ctx(IoOp::Delete, &dir)
+    }
+}

@@ -1,0 +1,49 @@
+//! The `pwrite` writer: the baseline the mmap writer is measured against, and the fallback.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use super::{RangeSync, SegmentWriter};
+
+#[derive(Debug)]
+pub struct FileWriter {
+    file: Arc<File>,
+}
+
+impl FileWriter {
+    pub fn new(file: Arc<File>) -> Self {
+        FileWriter { file }
+    }
+}
+
+impl SegmentWriter for FileWriter {
+    fn write(&mut self, mut position: u64, parts: &[&[u8]]) -> io::Result<()> {
+        for part in parts {
+            self.file.write_all_at(part, position)?;
+            position += part.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn syncer(&self) -> Arc<dyn RangeSync> {
+        Arc::new(FileSync(self.file.clone()))
+    }
+
+    fn seal(self: Box<Self>, len: u64) -> io::Result<()> {
+        if self.file.metadata()?.len() != len {
+            self.file.set_len(len)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct FileSync(Arc<File>);
+
+impl RangeSync for FileSync {
+    fn sync(&self, _start: u64, _end: u64) -> io::Result<()> {
+        self.0.sync_data()
+    }
+}

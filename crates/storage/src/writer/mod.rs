@@ -1,0 +1,69 @@
+//! How bytes reach the active segment's `.log` file.
+//!
+//! The log decides *what* to write and *where*; a [`SegmentWriter`] only performs it. Keeping the
+//! strategy behind this narrow trait lets one test suite run against the mmap writer and the
+//! plain `pwrite` writer, and lets tests plug in writers that fail on purpose.
+
+mod file;
+mod mmap;
+
+use std::fmt::Debug;
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use file::FileWriter;
+pub use mmap::MmapWriter;
+
+use crate::config::WriteMode;
+
+/// Writes into one segment's `.log` file. Exactly one writer exists per active segment and only
+/// the log's append path (which holds the log's write lock) calls it.
+pub trait SegmentWriter: Send + Sync + Debug {
+    /// Writes `parts` back to back starting at `position`. The caller guarantees the range is
+    /// past every byte a reader may look at.
+    fn write(&mut self, position: u64, parts: &[&[u8]]) -> io::Result<()>;
+
+    /// A handle that makes written ranges durable without holding the writer, so a group-commit
+    /// flush can run while appends continue.
+    fn syncer(&self) -> Arc<dyn RangeSync>;
+
+    /// Ends writing: the file is cut to `len` bytes (dropping any preallocated tail) and any
+    /// mapping is released. The caller syncs first if it needs durability.
+    fn seal(self: Box<Self>, len: u64) -> io::Result<()>;
+}
+
+/// Makes `[start, end)` of a segment file durable (`msync` or `fdatasync`).
+pub trait RangeSync: Send + Sync + Debug {
+    fn sync(&self, start: u64, end: u64) -> io::Result<()>;
+}
+
+/// Opens a writer over a segment file. The log calls it when a segment becomes active (created
+/// or reopened); `capacity` is the size the segment may grow to.
+pub trait WriterFactory: Send + Sync + Debug {
+    fn open(
+        &self,
+        file: Arc<File>,
+        path: &Path,
+        capacity: u64,
+    ) -> io::Result<Box<dyn SegmentWriter>>;
+}
+
+/// The factory for a configured [`WriteMode`].
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultWriterFactory(pub WriteMode);
+
+impl WriterFactory for DefaultWriterFactory {
+    fn open(
+        &self,
+        file: Arc<File>,
+        _path: &Path,
+        capacity: u64,
+    ) -> io::Result<Box<dyn SegmentWriter>> {
+        Ok(match self.0 {
+            WriteMode::Mmap => Box::new(MmapWriter::open(file, capacity)?),
+            WriteMode::Write => Box::new(FileWriter::new(file)),
+        })
+    }
+}
