@@ -17,7 +17,7 @@
 //! use sluice_storage::{LogConfig, PartitionLog};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let config = LogConfig { segment_bytes: 1 << 20, ..LogConfig::default() };
+//! let config = LogConfig { segment_bytes: 16 << 20, ..LogConfig::default() };
 //! let log = PartitionLog::open(dir.path().join("orders-0"), config)?;
 //! let mut batch = BatchBuilder::new();
 //! batch.append(1_700_000_000_000, Some(b"key"), Some(b"value"), &[]);

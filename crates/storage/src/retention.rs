@@ -51,7 +51,9 @@ mod tests {
     fn by_size_deletes_whole_oldest_segments_until_under_the_limit() {
         let mut segs = vec![seg(100, 0), seg(100, 0), seg(100, 0), seg(50, 0)];
         segs[3].active = true;
-        assert_eq!(segments_to_delete(&segs, Some(200), None, 0), 2);
+        // 350 bytes, limit 200: deleting one leaves 250; a second would go below the limit.
+        assert_eq!(segments_to_delete(&segs, Some(200), None, 0), 1);
+        assert_eq!(segments_to_delete(&segs, Some(150), None, 0), 2);
         assert_eq!(
             segments_to_delete(&segs, Some(260), None, 0),
             0,

@@ -8,7 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sluice_record::{BATCH_HEADER_LEN, BatchHeader, LOG_OVERHEAD, batch_total_size};
 
@@ -49,6 +49,10 @@ pub(crate) struct Segment {
     bytes_since_index: u64,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
+    /// Whether the indexes passed a full consistency check. Indexes this process built are
+    /// known good; indexes read from disk are checked on first use (not at open, so a clean
+    /// restart of a large log stays fast) and ignored if they fail.
+    indexes_ok: OnceLock<bool>,
 }
 
 impl Segment {
@@ -80,6 +84,7 @@ impl Segment {
             bytes_since_index: 0,
             offset_index,
             time_index,
+            indexes_ok: OnceLock::from(true),
         })
     }
 
@@ -118,6 +123,7 @@ impl Segment {
             bytes_since_index: 0,
             offset_index,
             time_index,
+            indexes_ok: OnceLock::new(),
         };
         // The index agrees with the log if its last entry names a batch that is really there.
         let (start, expected) = match segment.offset_index.last() {
@@ -178,6 +184,7 @@ impl Segment {
             bytes_since_index: 0,
             offset_index: OffsetIndex::create(&index_path, base_offset, config.max_index_bytes)?,
             time_index: TimeIndex::create(&time_path, base_offset, config.max_index_bytes)?,
+            indexes_ok: OnceLock::from(true),
         };
         let file = segment.file.clone();
         let path = segment.log_path.clone();
@@ -218,28 +225,22 @@ impl Segment {
             first_timestamp,
             offset_index,
             time_index,
+            indexes_ok,
             ..
         } = self;
-        let dir = log_path.parent().unwrap_or(Path::new("."));
-        let [_, index_path, time_path] = paths(dir, base_offset);
-        drop(offset_index);
-        drop(time_index);
-        let offset_file = IndexFile::open_writable(
-            &index_path,
-            crate::index::offset_entry_size(),
-            config.max_index_bytes,
-        )?;
-        let time_file = IndexFile::open_writable(
-            &time_path,
-            crate::index::time_entry_size(),
-            config.max_index_bytes,
-        )?;
-        let (Some(offset_file), Some(time_file)) = (offset_file, time_file) else {
-            // Indexes written under a larger `max_index_bytes`: rebuild them at the new size.
+        let offset_index = offset_index.into_writable(config.max_index_bytes)?;
+        let time_index = time_index.into_writable(config.max_index_bytes)?;
+        let checked = indexes_ok.get().copied().unwrap_or_else(|| {
+            matches!((&offset_index, &time_index), (Some(o), Some(t)) if indexes_consistent(o, t, base_offset, next_offset, size, max_timestamp))
+        });
+        let (Some(offset_index), Some(time_index), true) = (offset_index, time_index, checked)
+        else {
+            // Indexes that disagree with the log, or were written under a larger
+            // `max_index_bytes`: rebuild them.
+            let dir = log_path.parent().unwrap_or(Path::new("."));
             let (segment, _) = Segment::recover(dir, base_offset, config)?;
             return segment.activate(config, factory);
         };
-        let offset_index = OffsetIndex::new(base_offset, offset_file);
         let bytes_since_index = size - offset_index.last().map_or(0, |e| e.position);
         file.set_len(size).ctx(IoOp::Truncate, &log_path)?;
         let writer = factory
@@ -256,7 +257,8 @@ impl Segment {
             first_timestamp,
             bytes_since_index,
             offset_index,
-            time_index: TimeIndex::new(base_offset, time_file),
+            time_index,
+            indexes_ok: OnceLock::from(true),
         })
     }
 
@@ -407,6 +409,9 @@ impl Segment {
 
     /// Position and header of the batch holding `offset` (or the first batch after it), if any.
     pub(crate) fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
+        if !self.indexes_usable() {
+            return self.scan_headers(0, |h| h.last_offset() >= offset);
+        }
         let entry = self.offset_index.lookup(offset);
         let position = self.verified(entry.position, entry.offset)?;
         self.scan_headers(position, |h| h.last_offset() >= offset)
@@ -416,8 +421,12 @@ impl Segment {
     /// includes the first batch, even when it alone is larger.
     pub(crate) fn slice_end(&self, start: u64, first_size: u64, max_bytes: u64) -> Result<u64> {
         let limit = start.saturating_add(max_bytes).min(self.size);
-        let entry = self.offset_index.lookup_position(limit);
-        let jump = self.verified(entry.position, entry.offset)?;
+        let jump = if self.indexes_usable() {
+            let entry = self.offset_index.lookup_position(limit);
+            self.verified(entry.position, entry.offset)?
+        } else {
+            0
+        };
         let mut end = (start + first_size).max(jump).min(self.size);
         while let Some(size) = self.size_at(end)? {
             if end + size > limit {
@@ -460,10 +469,35 @@ impl Segment {
 
     /// First batch whose max timestamp reaches `target`.
     pub(crate) fn find_timestamp(&self, target: i64) -> Result<Option<(u64, BatchHeader)>> {
-        let from = self.time_index.lookup(target);
-        let entry = self.offset_index.lookup(from);
-        let position = self.verified(entry.position, entry.offset)?;
+        let mut position = 0;
+        if self.indexes_usable()
+            && let Some(entry) = self.time_index.lookup(target)
+            && let Some((at, header)) = self.find_batch(entry.offset)?
+        {
+            // The entry claims nothing up to its offset reaches its timestamp; believe it only
+            // if the batch it names agrees.
+            if header.max_timestamp <= entry.timestamp {
+                position = at;
+            }
+        }
         self.scan_headers(position, |h| h.max_timestamp >= target)
+    }
+
+    fn indexes_usable(&self) -> bool {
+        *self.indexes_ok.get_or_init(|| {
+            let ok = indexes_consistent(
+                &self.offset_index,
+                &self.time_index,
+                self.base_offset,
+                self.next_offset,
+                self.size,
+                self.max_timestamp,
+            );
+            if !ok {
+                tracing::warn!(segment = %self.log_path.display(), "indexes disagree with the log; ignoring them");
+            }
+            ok
+        })
     }
 
     /// Reads `len` bytes at `position` (tools and timestamp lookups; fetches use sendfile).
@@ -494,6 +528,38 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// Full check of both indexes: entries strictly ordered and inside the segment.
+fn indexes_consistent(
+    offsets: &OffsetIndex,
+    times: &TimeIndex,
+    base_offset: i64,
+    next_offset: i64,
+    size: u64,
+    max_timestamp: i64,
+) -> bool {
+    let mut prev: Option<crate::index::OffsetEntry> = None;
+    for e in (0..offsets.entries()).filter_map(|i| offsets.entry(i)) {
+        if e.offset < base_offset || e.offset >= next_offset || e.position >= size {
+            return false;
+        }
+        if prev.is_some_and(|p| p.offset >= e.offset || p.position >= e.position) {
+            return false;
+        }
+        prev = Some(e);
+    }
+    let mut prev: Option<crate::index::TimeEntry> = None;
+    for e in (0..times.entries()).filter_map(|i| times.entry(i)) {
+        if e.offset < base_offset || e.offset >= next_offset || e.timestamp > max_timestamp {
+            return false;
+        }
+        if prev.is_some_and(|p| p.timestamp >= e.timestamp || p.offset > e.offset) {
+            return false;
+        }
+        prev = Some(e);
+    }
+    true
 }
 
 fn open_log_file(path: &Path) -> Result<File> {

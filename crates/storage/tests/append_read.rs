@@ -1,5 +1,7 @@
 //! Appends, offset assignment, reads of whole batches, rolling and index lookups.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure by design
+
 mod common;
 
 use common::*;
@@ -27,7 +29,10 @@ fn offsets_are_assigned_in_order_and_reads_return_what_was_appended() {
             next += count;
         }
         assert_eq!(log.log_end_offset(), next);
-        assert!(log.segment_count() > 1, "64 KiB segments must have rolled ({mode:?})");
+        assert!(
+            log.segment_count() > 1,
+            "64 KiB segments must have rolled ({mode:?})"
+        );
         let stored = all_batches(&log);
         assert_eq!(stored.len(), expected.len());
         for (a, b) in stored.iter().zip(&expected) {
@@ -53,17 +58,33 @@ fn read_starts_at_the_batch_holding_the_offset_and_returns_whole_batches() {
                 let mut iter = BatchIter::new(&bytes);
                 let batches: Vec<_> = iter.by_ref().map(|b| b.unwrap()).collect();
                 assert!(!iter.has_partial_tail(), "slices hold whole batches only");
-                assert!(!batches.is_empty(), "at least one batch, even past max_bytes");
+                assert!(
+                    !batches.is_empty(),
+                    "at least one batch, even past max_bytes"
+                );
                 let first = batches[0].header();
-                assert!(first.base_offset <= offset && offset <= first.last_offset(), "{mode:?} {offset}");
+                assert!(
+                    first.base_offset <= offset && offset <= first.last_offset(),
+                    "{mode:?} {offset}"
+                );
                 assert_eq!(slice.first_offset, first.base_offset);
                 assert!(batches.len() == 1 || bytes.len() as u64 <= max_bytes);
                 assert_eq!(slice.high_watermark, leo);
             }
         }
-        assert_eq!(log.read(leo, 1000).unwrap().len, 0, "reading at the log end is empty");
-        assert!(matches!(log.read(leo + 1, 1000), Err(StorageError::OffsetOutOfRange { .. })));
-        assert!(matches!(log.read(-1, 1000), Err(StorageError::OffsetOutOfRange { .. })));
+        assert_eq!(
+            log.read(leo, 1000).unwrap().len,
+            0,
+            "reading at the log end is empty"
+        );
+        assert!(matches!(
+            log.read(leo + 1, 1000),
+            Err(StorageError::OffsetOutOfRange { .. })
+        ));
+        assert!(matches!(
+            log.read(-1, 1000),
+            Err(StorageError::OffsetOutOfRange { .. })
+        ));
     }
 }
 
@@ -78,11 +99,27 @@ fn invalid_batches_are_rejected_and_leave_the_log_untouched() {
         let last = corrupt.len() - 1;
         corrupt[last] ^= 0x40;
         let result = log.append_batches(&[&good, &corrupt]);
-        assert!(matches!(result, Err(StorageError::InvalidBatch { index: 1, .. })), "{result:?}");
-        assert!(matches!(log.append(&good[..good.len() - 3]), Err(StorageError::InvalidBatch { .. })));
-        assert!(matches!(log.append(b"garbage"), Err(StorageError::InvalidBatch { .. })));
-        assert!(matches!(log.append(&vec![0u8; 100_000]), Err(StorageError::BatchTooLarge { .. })));
-        assert_eq!(log.log_end_offset(), 2, "nothing from a rejected append is in the log");
+        assert!(
+            matches!(result, Err(StorageError::InvalidBatch { index: 1, .. })),
+            "{result:?}"
+        );
+        assert!(matches!(
+            log.append(&good[..good.len() - 3]),
+            Err(StorageError::InvalidBatch { .. })
+        ));
+        assert!(matches!(
+            log.append(b"garbage"),
+            Err(StorageError::InvalidBatch { .. })
+        ));
+        assert!(matches!(
+            log.append(&vec![0u8; 100_000]),
+            Err(StorageError::BatchTooLarge { .. })
+        ));
+        assert_eq!(
+            log.log_end_offset(),
+            2,
+            "nothing from a rejected append is in the log"
+        );
         assert_eq!(all_batches(&log).len(), 1);
     }
 }
@@ -94,13 +131,18 @@ fn timestamp_lookup_finds_the_first_record_at_or_after_the_target() {
         let log = open(dir.path(), &small_config(mode));
         // Batch i holds records with timestamps 10_000 + 10 i + (0..3).
         for i in 0..500i64 {
-            log.append(&batch_of(10_000 + 10 * i, &[b"x", b"y", b"z"])).unwrap();
+            log.append(&batch_of(10_000 + 10 * i, &[b"x", b"y", b"z"]))
+                .unwrap();
         }
         for target in [0, 10_000, 10_001, 10_003, 12_345, 14_990, 14_992] {
             let found = log.offset_for_timestamp(target).unwrap().unwrap();
             let batch = (target - 10_000).max(0) / 10;
             let within = ((target - 10_000).max(0) % 10).min(3);
-            let (batch, within) = if within == 3 { (batch + 1, 0) } else { (batch, within) };
+            let (batch, within) = if within == 3 {
+                (batch + 1, 0)
+            } else {
+                (batch, within)
+            };
             assert_eq!(found.offset, batch * 3 + within, "{mode:?} target {target}");
             assert!(found.timestamp >= target);
         }

@@ -91,6 +91,24 @@ impl IndexFile {
         }))
     }
 
+    /// The same index, writable: kept as it is if it already is, else reopened for appending.
+    /// `Ok(None)` as in `open_writable`.
+    pub(crate) fn into_writable(self, max_bytes: u64) -> Result<Option<Self>> {
+        if matches!(self.map, Mapping::Writable(_)) {
+            return Ok(Some(self));
+        }
+        let IndexFile {
+            path,
+            file,
+            map,
+            entry_size,
+            ..
+        } = self;
+        drop(map);
+        drop(file);
+        Self::open_writable(&path, entry_size, max_bytes)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries
     }

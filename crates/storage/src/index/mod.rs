@@ -9,8 +9,8 @@ mod offset;
 mod time;
 
 pub(crate) use file::IndexFile;
-pub(crate) use offset::OffsetIndex;
-pub(crate) use time::TimeIndex;
+pub(crate) use offset::{OffsetEntry, OffsetIndex};
+pub(crate) use time::{TimeEntry, TimeIndex};
 
 pub(crate) fn offset_entry_size() -> usize {
     offset::ENTRY_SIZE

@@ -100,6 +100,14 @@ impl OffsetIndex {
             })
     }
 
+    pub(crate) fn into_writable(self, max_bytes: u64) -> Result<Option<Self>> {
+        let base_offset = self.base_offset;
+        Ok(self
+            .file
+            .into_writable(max_bytes)?
+            .map(|file| OffsetIndex { base_offset, file }))
+    }
+
     pub(crate) fn seal(self) -> Result<Self> {
         Ok(OffsetIndex {
             base_offset: self.base_offset,

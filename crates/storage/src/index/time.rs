@@ -72,9 +72,9 @@ impl TimeIndex {
         self.file.push(&raw)
     }
 
-    /// The offset of the last entry with timestamp < `target` (a batch at or before the first
-    /// one that can hold `target`), or the segment's base offset.
-    pub(crate) fn lookup(&self, target: i64) -> i64 {
+    /// The last entry with timestamp < `target`: every record up to its offset is older than
+    /// the target. `None` when no entry is.
+    pub(crate) fn lookup(&self, target: i64) -> Option<TimeEntry> {
         let (mut lo, mut hi) = (0usize, self.entries());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -83,9 +83,15 @@ impl TimeIndex {
                 _ => hi = mid,
             }
         }
-        lo.checked_sub(1)
-            .and_then(|i| self.entry(i))
-            .map_or(self.base_offset, |e| e.offset)
+        lo.checked_sub(1).and_then(|i| self.entry(i))
+    }
+
+    pub(crate) fn into_writable(self, max_bytes: u64) -> Result<Option<Self>> {
+        let base_offset = self.base_offset;
+        Ok(self
+            .file
+            .into_writable(max_bytes)?
+            .map(|file| TimeIndex { base_offset, file }))
     }
 
     pub(crate) fn seal(self) -> Result<Self> {

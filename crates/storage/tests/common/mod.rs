@@ -1,5 +1,5 @@
 //! Helpers shared by the storage tests: small configs, random batches, both writers.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::Path;
 
@@ -55,7 +55,9 @@ pub fn batch_of(ts: i64, values: &[&[u8]]) -> Bytes {
 
 /// All batches of a log, as stored (with their assigned base offsets).
 pub fn all_batches(log: &PartitionLog) -> Vec<Bytes> {
-    log.batches(log.log_start_offset()).collect::<Result<Vec<_>, _>>().expect("read batches")
+    log.batches(log.log_start_offset())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("read batches")
 }
 
 /// Batch content that recovery can vouch for: everything but partitionLeaderEpoch (bytes
@@ -74,7 +76,10 @@ pub fn records(log: &PartitionLog) -> Vec<(i64, Vec<u8>)> {
         let base = batch.header().base_offset;
         for record in batch.records().expect("uncompressed") {
             let record = record.expect("valid record");
-            out.push((base + i64::from(record.offset_delta), record.value.unwrap_or_default().to_vec()));
+            out.push((
+                base + i64::from(record.offset_delta),
+                record.value.unwrap_or_default().to_vec(),
+            ));
         }
     }
     out

@@ -1,0 +1,283 @@
+//! Flush policies, group commit, poisoning after a failed sync, and full disks.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure by design
+
+mod common;
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::*;
+use sluice_storage::writer::DefaultWriterFactory;
+use sluice_storage::{
+    LogConfig, PartitionLog, RangeSync, SegmentWriter, StorageError, WriteMode, WriterFactory,
+};
+
+/// A writer factory that wraps the real one and fails on command, counting syncs.
+#[derive(Debug, Default)]
+struct Faults {
+    fail_sync: AtomicBool,
+    fail_write: AtomicBool,
+    fail_open: AtomicBool,
+    syncs: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct FaultyFactory {
+    inner: DefaultWriterFactory,
+    faults: Arc<Faults>,
+}
+
+#[derive(Debug)]
+struct FaultyWriter {
+    inner: Box<dyn SegmentWriter>,
+    faults: Arc<Faults>,
+}
+
+#[derive(Debug)]
+struct FaultySync {
+    inner: Arc<dyn RangeSync>,
+    faults: Arc<Faults>,
+}
+
+fn no_space() -> io::Error {
+    io::Error::from_raw_os_error(28) // ENOSPC
+}
+
+impl WriterFactory for FaultyFactory {
+    fn open(
+        &self,
+        file: Arc<File>,
+        path: &Path,
+        capacity: u64,
+    ) -> io::Result<Box<dyn SegmentWriter>> {
+        if self.faults.fail_open.load(Ordering::SeqCst) {
+            return Err(no_space());
+        }
+        let inner = self.inner.open(file, path, capacity)?;
+        Ok(Box::new(FaultyWriter {
+            inner,
+            faults: self.faults.clone(),
+        }))
+    }
+}
+
+impl SegmentWriter for FaultyWriter {
+    fn write(&mut self, position: u64, parts: &[&[u8]]) -> io::Result<()> {
+        if self.faults.fail_write.load(Ordering::SeqCst) {
+            return Err(no_space());
+        }
+        self.inner.write(position, parts)
+    }
+    fn syncer(&self) -> Arc<dyn RangeSync> {
+        Arc::new(FaultySync {
+            inner: self.inner.syncer(),
+            faults: self.faults.clone(),
+        })
+    }
+    fn seal(self: Box<Self>, len: u64) -> io::Result<()> {
+        self.inner.seal(len)
+    }
+}
+
+impl RangeSync for FaultySync {
+    fn sync(&self, start: u64, end: u64) -> io::Result<()> {
+        self.faults.syncs.fetch_add(1, Ordering::SeqCst);
+        if self.faults.fail_sync.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected EIO"));
+        }
+        self.inner.sync(start, end)
+    }
+}
+
+fn faulty_log(dir: &Path, config: LogConfig) -> (PartitionLog, Arc<Faults>) {
+    let faults = Arc::new(Faults::default());
+    let factory = Arc::new(FaultyFactory {
+        inner: DefaultWriterFactory(config.write_mode),
+        faults: faults.clone(),
+    });
+    (
+        PartitionLog::open_with_writer(dir, config, factory).unwrap(),
+        faults,
+    )
+}
+
+#[test]
+fn flush_makes_everything_durable_and_reports_the_flushed_offset() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), &small_config(mode));
+        log.append(&batch_of(1, &[b"a", b"b", b"c"])).unwrap();
+        assert_eq!(log.flushed_offset(), 0);
+        assert_eq!(log.flush().unwrap(), 3);
+        assert_eq!(log.flushed_offset(), 3);
+    }
+}
+
+#[test]
+fn concurrent_flushes_share_syncs() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, faults) = faulty_log(dir.path(), small_config(mode));
+        let log = Arc::new(log);
+        let syncs_before = faults.syncs.load(Ordering::SeqCst);
+        let threads = 8;
+        let rounds = 50;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (log, barrier) = (log.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    for i in 0..rounds {
+                        let info = log
+                            .append(&batch_of(i, &[format!("{t}-{i}").as_bytes()]))
+                            .unwrap();
+                        log.flush_to(info.last_offset + 1).unwrap();
+                        assert!(log.flushed_offset() > info.last_offset);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let syncs = faults.syncs.load(Ordering::SeqCst) - syncs_before;
+        let appends = threads * rounds as usize;
+        assert!(
+            syncs <= appends,
+            "never more syncs than acks=all appends: {syncs}"
+        );
+        println!("{mode:?}: {appends} durable appends from {threads} threads took {syncs} syncs");
+        assert_eq!(log.flushed_offset(), appends as i64);
+    }
+}
+
+#[test]
+fn message_count_policy_flushes_on_append() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            flush_messages: Some(5),
+            ..small_config(mode)
+        };
+        let log = open(dir.path(), &config);
+        log.append(&batch_of(1, &[b"1", b"2", b"3"])).unwrap();
+        assert_eq!(log.flushed_offset(), 0);
+        log.append(&batch_of(1, &[b"4", b"5"])).unwrap();
+        assert_eq!(
+            log.flushed_offset(),
+            5,
+            "the fifth message triggers a flush"
+        );
+    }
+}
+
+#[test]
+fn interval_policy_flushes_when_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        flush_interval_ms: Some(50),
+        ..small_config(WriteMode::Mmap)
+    };
+    let log = open(dir.path(), &config);
+    log.append(&batch_of(1, &[b"x"])).unwrap();
+    assert!(!log.flush_if_due(Instant::now()).unwrap());
+    assert!(
+        log.flush_if_due(Instant::now() + Duration::from_millis(60))
+            .unwrap()
+    );
+    assert_eq!(log.flushed_offset(), 1);
+    assert!(
+        !log.flush_if_due(Instant::now() + Duration::from_millis(120))
+            .unwrap(),
+        "nothing left to flush"
+    );
+}
+
+#[test]
+fn a_failed_flush_poisons_the_log_until_it_is_reopened() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, faults) = faulty_log(dir.path(), small_config(mode));
+        log.append(&batch_of(1, &[b"durable"])).unwrap();
+        log.flush().unwrap();
+        log.append(&batch_of(2, &[b"maybe lost"])).unwrap();
+        faults.fail_sync.store(true, Ordering::SeqCst);
+        assert!(log.flush().is_err());
+        assert!(log.is_poisoned());
+        assert_eq!(
+            log.flushed_offset(),
+            1,
+            "nothing unflushed is reported durable"
+        );
+        assert!(matches!(
+            log.append(&batch_of(3, &[b"no"])),
+            Err(StorageError::Poisoned { .. })
+        ));
+        assert!(matches!(
+            log.flush_to(2),
+            Err(StorageError::Poisoned { .. })
+        ));
+        // Reads keep working; a reopen recovers and accepts writes again.
+        assert_eq!(log.read(0, 1 << 20).unwrap().first_offset, 0);
+        log.close().unwrap();
+        drop(log);
+        let log = open(dir.path(), &small_config(mode));
+        assert!(log.log_end_offset() >= 1);
+        log.append(&batch_of(4, &[b"again"])).unwrap();
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_typed_error_and_loses_nothing() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, faults) = faulty_log(dir.path(), small_config(mode));
+        let mut rng = rng(5);
+        let first = random_batch(&mut rng, 1, 3, 50);
+        log.append(&first).unwrap();
+        faults.fail_write.store(true, Ordering::SeqCst);
+        let err = log.append(&batch_of(2, &[b"x"])).unwrap_err();
+        assert!(matches!(err, StorageError::DiskFull { .. }), "{err:?}");
+        assert_eq!(
+            log.log_end_offset(),
+            sluice_record::validate_batch(&first).unwrap().records_count as i64,
+            "the failed append left nothing behind"
+        );
+        faults.fail_write.store(false, Ordering::SeqCst);
+        // A roll that cannot preallocate its new segment fails without touching the log.
+        faults.fail_open.store(true, Ordering::SeqCst);
+        let leo = log.log_end_offset();
+        let mut failed = None;
+        for i in 0..200 {
+            match log.append(&random_batch(&mut rng, i, 3, 500)) {
+                Ok(_) => {}
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        assert!(
+            matches!(failed, Some(StorageError::DiskFull { .. })),
+            "{failed:?}"
+        );
+        assert!(log.log_end_offset() > leo);
+        faults.fail_open.store(false, Ordering::SeqCst);
+        let batches_before = all_batches(&log);
+        let info = log
+            .append(&batch_of(9, &[b"after space was freed"]))
+            .unwrap();
+        assert_eq!(info.base_offset, log.log_end_offset() - 1);
+        assert_eq!(
+            &all_batches(&log)[..batches_before.len()],
+            &batches_before[..]
+        );
+        assert!(!log.is_poisoned());
+    }
+}

@@ -1,0 +1,322 @@
+//! Crash recovery: whatever a crash or the disk does to the tail of the log, reopening keeps
+//! exactly the longest valid prefix, and the log carries on from there.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on failure by design
+
+mod common;
+
+use std::fs::{self, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use common::*;
+use rand::Rng;
+use sluice_storage::{LogConfig, WriteMode};
+
+fn segment_file(dir: &Path, base: i64, ext: &str) -> PathBuf {
+    dir.join(format!("{base:020}.{ext}"))
+}
+
+/// Writes `n` small random batches into one segment and "crashes" (drops without close).
+/// Returns the stored batches and the log file's bytes as the crash left them.
+fn crashed_log(dir: &Path, config: &LogConfig, n: usize, seed: u64) -> (Vec<Bytes>, Vec<u8>) {
+    let log = open(dir, config);
+    let mut rng = rng(seed);
+    for i in 0..n {
+        log.append(&random_batch(&mut rng, i as i64, 3, 40))
+            .unwrap();
+    }
+    let batches = all_batches(&log);
+    drop(log);
+    (batches, fs::read(segment_file(dir, 0, "log")).unwrap())
+}
+
+/// Restores the crashed file image, lets `damage` loose on it, reopens and checks that the log
+/// holds exactly `expected(batches)` and accepts a further append at the right offset.
+fn reopen_after(
+    dir: &Path,
+    config: &LogConfig,
+    image: &[u8],
+    damage: impl FnOnce(&Path),
+    expected: &[Bytes],
+) {
+    let path = segment_file(dir, 0, "log");
+    fs::write(&path, image).unwrap();
+    damage(&path);
+    let log = open(dir, config);
+    let got = all_batches(&log);
+    assert_eq!(got.len(), expected.len(), "kept batches");
+    for (g, e) in got.iter().zip(expected) {
+        assert_eq!(content(g), content(e));
+    }
+    let records: i64 = expected
+        .iter()
+        .map(|b| sluice_record::validate_batch(b).unwrap().records_count as i64)
+        .sum();
+    assert_eq!(log.log_end_offset(), records);
+    let info = log.append(&batch_of(0, &[b"after"])).unwrap();
+    assert_eq!(info.base_offset, records, "offsets continue after recovery");
+    drop(log);
+}
+
+fn ends(batches: &[Bytes]) -> Vec<u64> {
+    batches
+        .iter()
+        .scan(0u64, |end, b| {
+            *end += b.len() as u64;
+            Some(*end)
+        })
+        .collect()
+}
+
+#[test]
+fn a_cut_at_every_byte_of_the_last_batches_keeps_the_whole_batches_before_it() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let (batches, image) = crashed_log(dir.path(), &config, 20, 7);
+        let ends = ends(&batches);
+        let from = ends[ends.len() - 4];
+        for cut in from..=*ends.last().unwrap() {
+            let keep = ends.iter().filter(|end| **end <= cut).count();
+            reopen_after(
+                dir.path(),
+                &config,
+                &image,
+                |path| {
+                    OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .unwrap()
+                        .set_len(cut)
+                        .unwrap()
+                },
+                &batches[..keep],
+            );
+        }
+    }
+}
+
+#[test]
+fn flipped_bits_truncate_the_log_at_the_damaged_batch() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let (batches, image) = crashed_log(dir.path(), &config, 20, 8);
+        let ends = ends(&batches);
+        let mut rng = rng(9);
+        for _ in 0..150 {
+            let byte = rng.random_range(0..*ends.last().unwrap());
+            let bit = rng.random_range(0..8);
+            let damaged = ends.iter().filter(|end| **end <= byte).count();
+            let start = if damaged == 0 { 0 } else { ends[damaged - 1] };
+            // partitionLeaderEpoch (bytes 12..16) is covered by no check and changes no content.
+            let keep = if (12..16).contains(&(byte - start)) {
+                batches.len()
+            } else {
+                damaged
+            };
+            reopen_after(
+                dir.path(),
+                &config,
+                &image,
+                |path| {
+                    let mut bytes = fs::read(path).unwrap();
+                    bytes[byte as usize] ^= 1 << bit;
+                    fs::write(path, bytes).unwrap();
+                },
+                &batches[..keep],
+            );
+        }
+    }
+}
+
+#[test]
+fn zero_filled_tails_and_torn_pages_are_cut() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let (batches, image) = crashed_log(dir.path(), &config, 20, 10);
+        let ends = ends(&batches);
+        let valid = *ends.last().unwrap() as usize;
+        // Preallocated zeros after the data (what an mmap segment always has after a crash).
+        reopen_after(
+            dir.path(),
+            &config,
+            &image,
+            |path| {
+                let mut bytes = fs::read(path).unwrap();
+                bytes.truncate(valid);
+                bytes.extend(std::iter::repeat_n(0u8, 8192));
+                fs::write(path, bytes).unwrap();
+            },
+            &batches,
+        );
+        // The last batch's second half never reached the disk (a torn page).
+        let last_start = ends[ends.len() - 2] as usize;
+        reopen_after(
+            dir.path(),
+            &config,
+            &image,
+            |path| {
+                let mut bytes = fs::read(path).unwrap();
+                let mid = last_start + (valid - last_start) / 2;
+                bytes[mid..valid].fill(0);
+                fs::write(path, bytes).unwrap();
+            },
+            &batches[..batches.len() - 1],
+        );
+        // Garbage after the valid data.
+        reopen_after(
+            dir.path(),
+            &config,
+            &image,
+            |path| {
+                let mut bytes = fs::read(path).unwrap();
+                bytes.truncate(valid);
+                bytes.extend((0..5000u32).map(|i| (i * 7919 % 251) as u8));
+                fs::write(path, bytes).unwrap();
+            },
+            &batches,
+        );
+    }
+}
+
+/// A log of several segments, closed cleanly or crashed.
+fn multi_segment_log(dir: &Path, config: &LogConfig, clean: bool) -> (Vec<Bytes>, Vec<i64>) {
+    let log = open(dir, config);
+    let mut rng = rng(11);
+    for i in 0..400 {
+        log.append(&random_batch(&mut rng, 1000 * i, 4, 300))
+            .unwrap();
+    }
+    let batches = all_batches(&log);
+    let bases = log.segment_base_offsets();
+    assert!(
+        bases.len() >= 3,
+        "need several segments, got {}",
+        bases.len()
+    );
+    if clean {
+        log.close().unwrap();
+    }
+    (batches, bases)
+}
+
+fn assert_every_offset_readable(log: &sluice_storage::PartitionLog, batches: &[Bytes]) {
+    assert_eq!(all_batches(log), batches);
+    for batch in batches {
+        let header = sluice_record::validate_batch(batch).unwrap();
+        for offset in [header.base_offset, header.last_offset()] {
+            let slice = log.read(offset, 1).unwrap();
+            assert_eq!(slice.first_offset, header.base_offset, "offset {offset}");
+        }
+        let found = log
+            .offset_for_timestamp(header.max_timestamp)
+            .unwrap()
+            .unwrap();
+        assert!(found.offset <= header.last_offset());
+    }
+}
+
+#[test]
+fn damaged_or_missing_indexes_are_rebuilt_not_trusted() {
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage); 5] = [
+        ("deleted", |p| fs::remove_file(p).unwrap()),
+        ("emptied", |p| fs::write(p, b"").unwrap()),
+        ("odd length", |p| fs::write(p, [1u8, 2, 3, 4, 5]).unwrap()),
+        ("random bytes", |p| {
+            let len = fs::metadata(p).unwrap().len() as usize;
+            fs::write(
+                p,
+                (0..len).map(|i| (i * 31 % 256) as u8).collect::<Vec<_>>(),
+            )
+            .unwrap()
+        }),
+        ("entries pointing elsewhere", |p| {
+            let mut bytes = fs::read(p).unwrap();
+            for entry in bytes.chunks_mut(8) {
+                if entry.len() == 8 {
+                    entry[7] = entry[7].wrapping_add(3);
+                }
+            }
+            fs::write(p, bytes).unwrap()
+        }),
+    ];
+    for mode in MODES {
+        for clean in [true, false] {
+            for (what, damage) in damages {
+                for ext in ["index", "timeindex"] {
+                    let dir = tempfile::tempdir().unwrap();
+                    let config = small_config(mode);
+                    let (batches, bases) = multi_segment_log(dir.path(), &config, clean);
+                    for base in &bases {
+                        let path = segment_file(dir.path(), *base, ext);
+                        if path.exists() {
+                            damage(&path);
+                        }
+                    }
+                    let log = open(dir.path(), &config);
+                    println!("{mode:?} clean={clean} {ext} {what}");
+                    assert_every_offset_readable(&log, &batches);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn clean_and_crashed_restarts_keep_every_segment() {
+    for mode in MODES {
+        for clean in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let config = small_config(mode);
+            let (batches, bases) = multi_segment_log(dir.path(), &config, clean);
+            let log = open(dir.path(), &config);
+            assert_eq!(log.segment_base_offsets(), bases);
+            assert_every_offset_readable(&log, &batches);
+            let leo = log.log_end_offset();
+            assert_eq!(log.append(&batch_of(0, &[b"x"])).unwrap().base_offset, leo);
+        }
+    }
+}
+
+#[test]
+fn corruption_in_an_older_segment_truncates_there_and_drops_later_segments() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let (batches, bases) = multi_segment_log(dir.path(), &config, false);
+        // Without a recovery point every segment is scanned.
+        fs::remove_file(dir.path().join("recovery-point-checkpoint")).unwrap();
+        let victim = bases[1];
+        let path = segment_file(dir.path(), victim, "log");
+        let mut bytes = fs::read(&path).unwrap();
+        let first_len = sluice_record::batch_total_size(&bytes).unwrap();
+        bytes[first_len + 40] ^= 0x01; // inside the second batch of segment 1
+        fs::write(&path, bytes).unwrap();
+        let log = open(dir.path(), &config);
+        let keep = batches
+            .iter()
+            .take_while(|b| sluice_record::validate_batch(b).unwrap().base_offset <= victim)
+            .count(); // segment 0 and the first batch of segment 1
+        let expected: Vec<_> = batches[..keep].to_vec();
+        assert_eq!(all_batches(&log), expected);
+        assert_eq!(log.segment_base_offsets(), vec![bases[0], victim]);
+        assert!(
+            !segment_file(dir.path(), bases[2], "log").exists(),
+            "later segments are deleted"
+        );
+        let leo = log.log_end_offset();
+        assert_eq!(log.append(&batch_of(0, &[b"x"])).unwrap().base_offset, leo);
+    }
+}
+
+#[test]
+fn write_mode_can_change_between_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (batches, _) = multi_segment_log(dir.path(), &small_config(WriteMode::Mmap), false);
+    let log = open(dir.path(), &small_config(WriteMode::Write));
+    assert_every_offset_readable(&log, &batches);
+}
