@@ -78,6 +78,28 @@ fn read_latency(mode: WriteMode, total: usize) -> (u64, u64, u64) {
     )
 }
 
+/// Opens a log of `total` bytes after a clean close and after a crash; returns milliseconds.
+fn reopen_times(mode: WriteMode, total: usize) -> (f64, f64) {
+    let dir = tempfile::tempdir_in(".").unwrap();
+    let path = dir.path().join("bench-0");
+    let small = batch(16 * 1024);
+    let log = PartitionLog::open(&path, config(mode)).unwrap();
+    for _ in 0..total / small.len() {
+        log.append(&small).unwrap();
+    }
+    log.close().unwrap();
+    drop(log);
+    let start = Instant::now();
+    let log = PartitionLog::open(&path, config(mode)).unwrap();
+    let clean = start.elapsed().as_secs_f64() * 1e3;
+    drop(log); // a crash: no clean-shutdown marker
+    let start = Instant::now();
+    let log = PartitionLog::open(&path, config(mode)).unwrap();
+    let crashed = start.elapsed().as_secs_f64() * 1e3;
+    assert!(log.log_end_offset() > 0);
+    (clean, crashed)
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (total, reps) = if quick {
@@ -129,5 +151,16 @@ fn main() {
         let (p50, p99, max) = read_latency(mode, total);
         let us = |ns: u64| format!("{:.1} µs", Duration::from_nanos(ns).as_secs_f64() * 1e6);
         println!("| {mode:?} | {} | {} | {} |", us(p50), us(p99), us(max));
+    }
+
+    println!(
+        "\nReopening a {} MiB log of 16 KiB batches (one segment: the crash case scans all of it)\n",
+        total / MIB
+    );
+    println!("| writer | after clean close | after crash (full scan) |");
+    println!("|---|---|---|");
+    for mode in [WriteMode::Mmap, WriteMode::Write] {
+        let (clean, crashed) = reopen_times(mode, total);
+        println!("| {mode:?} | {clean:.1} ms | {crashed:.1} ms |");
     }
 }

@@ -40,17 +40,23 @@ impl PartitionLog {
             self.check_writable(&state)?;
             let base_offset = state.log_end_offset();
             let mut max_timestamp = -1;
+            let mut written = Ok(());
             for (batch, header) in batches.iter().zip(&headers) {
-                self.roll_if_needed(&mut state, batch.len() as u64, header)?;
-                state.active_mut().append(batch, header, &self.config)?;
+                written = self
+                    .roll_if_needed(&mut state, batch.len() as u64, header)
+                    .and_then(|()| state.active_mut().append(batch, header, &self.config));
+                if written.is_err() {
+                    break;
+                }
                 max_timestamp = max_timestamp.max(header.max_timestamp);
             }
-            let last_offset = state.log_end_offset() - 1;
-            self.log_end_offset
-                .store(last_offset + 1, Ordering::Release);
+            // Publish whatever was appended, even if a later batch of the request failed.
+            let end = state.log_end_offset();
+            self.log_end_offset.store(end, Ordering::Release);
+            written?;
             AppendInfo {
                 base_offset,
-                last_offset,
+                last_offset: end - 1,
                 max_timestamp,
                 log_start_offset: state.log_start_offset,
             }
