@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`log`]: [`PartitionLog`], the public face: open/recover, append, read, flush, retention.
-//! - `segment`: one `.log` file and its two indexes; active or sealed.
+//! - `segment`: one `.log` file and its two indexes; active or sealed (`load`: open, recover,
+//!   activate; `lookup`: find batches by offset, position and timestamp).
 //! - `index`: the sparse offset and time indexes (mapped files of big-endian entries).
 //! - [`writer`]: how bytes reach the active segment: mmap (default) or `pwrite`, behind one trait.
 //! - `scan`: batch-by-batch validation of a segment file, used by recovery.

@@ -1,0 +1,188 @@
+//! Loading a segment from disk: trusted (after a clean shutdown), recovered by a full scan, and
+//! activated for appending again.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use crate::config::LogConfig;
+use crate::error::{IoContext, IoOp, Result};
+use crate::index::{IndexFile, OffsetIndex, TimeIndex};
+use crate::writer::WriterFactory;
+
+use super::{Segment, indexes_consistent, open_log_file, paths};
+
+impl Segment {
+    /// Opens an existing segment whose files are believed good (sealed before a clean shutdown
+    /// or before the recovery point). The indexes are checked against the log, and the bytes
+    /// after the last index entry are validated; `Ok(None)` means the segment needs a full
+    /// recovery scan.
+    pub(crate) fn open_trusted(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+    ) -> Result<Option<Segment>> {
+        let [log_path, index_path, time_path] = paths(dir, base_offset);
+        let file = open_log_file(&log_path)?;
+        let size = file.metadata().ctx(IoOp::Open, &log_path)?.len();
+        let Some(offset_file) =
+            IndexFile::open_sealed(&index_path, crate::index::offset_entry_size())?
+        else {
+            return Ok(None);
+        };
+        let Some(time_file) = IndexFile::open_sealed(&time_path, crate::index::time_entry_size())?
+        else {
+            return Ok(None);
+        };
+        let offset_index = OffsetIndex::new(base_offset, offset_file);
+        let time_index = TimeIndex::new(base_offset, time_file);
+        let mut segment = Segment {
+            base_offset,
+            log_path,
+            file: Arc::new(file),
+            writer: None,
+            size,
+            next_offset: base_offset,
+            max_timestamp: time_index.last().map_or(-1, |e| e.timestamp),
+            first_timestamp: None,
+            bytes_since_index: 0,
+            offset_index,
+            time_index,
+            indexes_ok: OnceLock::new(),
+        };
+        // The index agrees with the log if its last entry names a batch that is really there.
+        let (start, expected) = match segment.offset_index.last() {
+            None => (0, base_offset),
+            Some(entry) => match segment.header_at(entry.position)? {
+                Some(h) if h.last_offset() == entry.offset && entry.position < size => {
+                    (entry.position, h.base_offset)
+                }
+                _ => return Ok(None),
+            },
+        };
+        if segment
+            .time_index
+            .last()
+            .is_some_and(|t| t.offset < base_offset)
+        {
+            return Ok(None);
+        }
+        let outcome = crate::scan::scan(
+            &segment.file,
+            &segment.log_path,
+            start,
+            size,
+            expected,
+            config.segment_bytes,
+            |_, header| {
+                segment.next_offset = header.next_offset();
+                segment.max_timestamp = segment.max_timestamp.max(header.max_timestamp);
+            },
+        )?;
+        if outcome.stop.is_some() {
+            return Ok(None);
+        }
+        segment.first_timestamp = segment.first_batch_timestamp()?;
+        Ok(Some(segment))
+    }
+
+    /// Rebuilds a segment from its log alone: every batch is validated from the first byte, the
+    /// indexes are recreated, and the log is cut at the first invalid byte. Returns the segment
+    /// and whether anything was cut.
+    pub(crate) fn recover(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+    ) -> Result<(Segment, Option<crate::scan::ScanStop>)> {
+        let [log_path, index_path, time_path] = paths(dir, base_offset);
+        let file = open_log_file(&log_path)?;
+        let file_len = file.metadata().ctx(IoOp::Open, &log_path)?.len();
+        let mut segment = Segment {
+            base_offset,
+            log_path,
+            file: Arc::new(file),
+            writer: None,
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            first_timestamp: None,
+            bytes_since_index: 0,
+            offset_index: OffsetIndex::create(&index_path, base_offset, config.max_index_bytes)?,
+            time_index: TimeIndex::create(&time_path, base_offset, config.max_index_bytes)?,
+            indexes_ok: OnceLock::from(true),
+        };
+        let file = segment.file.clone();
+        let path = segment.log_path.clone();
+        let outcome = crate::scan::scan(
+            &file,
+            &path,
+            0,
+            file_len,
+            base_offset,
+            config.segment_bytes,
+            |position, header| segment.account_batch(position, header, config),
+        )?;
+        if outcome.valid_end < file_len {
+            // Cut the torn or corrupt tail (and any preallocated zeros) so nothing after the
+            // valid prefix can ever be read back as data.
+            segment
+                .file
+                .set_len(outcome.valid_end)
+                .ctx(IoOp::Truncate, &segment.log_path)?;
+            segment.file.sync_all().ctx(IoOp::Sync, &segment.log_path)?;
+        }
+        Ok((segment, outcome.stop))
+    }
+
+    /// Turns a loaded segment into the active one: indexes writable again, writer attached.
+    pub(crate) fn activate(
+        self,
+        config: &LogConfig,
+        factory: &dyn WriterFactory,
+    ) -> Result<Segment> {
+        let Segment {
+            base_offset,
+            log_path,
+            file,
+            size,
+            next_offset,
+            max_timestamp,
+            first_timestamp,
+            offset_index,
+            time_index,
+            indexes_ok,
+            ..
+        } = self;
+        let offset_index = offset_index.into_writable(config.max_index_bytes)?;
+        let time_index = time_index.into_writable(config.max_index_bytes)?;
+        let checked = indexes_ok.get().copied().unwrap_or_else(|| {
+            matches!((&offset_index, &time_index), (Some(o), Some(t)) if indexes_consistent(o, t, base_offset, next_offset, size, max_timestamp))
+        });
+        let (Some(offset_index), Some(time_index), true) = (offset_index, time_index, checked)
+        else {
+            // Indexes that disagree with the log, or were written under a larger
+            // `max_index_bytes`: rebuild them.
+            let dir = log_path.parent().unwrap_or(Path::new("."));
+            let (segment, _) = Segment::recover(dir, base_offset, config)?;
+            return segment.activate(config, factory);
+        };
+        let bytes_since_index = size - offset_index.last().map_or(0, |e| e.position);
+        file.set_len(size).ctx(IoOp::Truncate, &log_path)?;
+        let writer = factory
+            .open(file.clone(), &log_path, config.segment_bytes.max(size))
+            .ctx(IoOp::Preallocate, &log_path)?;
+        Ok(Segment {
+            base_offset,
+            log_path,
+            file,
+            writer: Some(writer),
+            size,
+            next_offset,
+            max_timestamp,
+            first_timestamp,
+            bytes_since_index,
+            offset_index,
+            time_index,
+            indexes_ok: OnceLock::from(true),
+        })
+    }
+}

@@ -1,0 +1,255 @@
+//! One segment: a `.log` file of batches and its two sparse indexes.
+//!
+//! A segment is either active (it has a writer and preallocated, writable indexes) or sealed
+//! (files cut to their real lengths, indexes mapped read only). Only the log's last segment is
+//! active. All mutation happens under the log's write lock; reads use positioned reads on the
+//! shared file handle, never the writer's mapping.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use sluice_record::BatchHeader;
+
+use crate::config::LogConfig;
+use crate::error::{IoContext, IoOp, Result, StorageError};
+use crate::index::{OffsetIndex, TimeIndex};
+use crate::writer::{RangeSync, SegmentWriter, WriterFactory};
+
+mod load;
+mod lookup;
+
+use lookup::indexes_consistent;
+
+/// File name stem of a segment: its base offset as 20 digits, so names sort as offsets do.
+pub(crate) fn file_stem(base_offset: i64) -> String {
+    format!("{base_offset:020}")
+}
+
+pub(crate) fn paths(dir: &Path, base_offset: i64) -> [PathBuf; 3] {
+    let stem = file_stem(base_offset);
+    [
+        dir.join(format!("{stem}.log")),
+        dir.join(format!("{stem}.index")),
+        dir.join(format!("{stem}.timeindex")),
+    ]
+}
+
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub base_offset: i64,
+    log_path: PathBuf,
+    file: Arc<File>,
+    /// `Some` while the segment is active.
+    writer: Option<Box<dyn SegmentWriter>>,
+    /// Bytes of whole, valid batches: the committed end readers may see.
+    size: u64,
+    /// Offset the next batch appended here would get.
+    next_offset: i64,
+    /// Largest batch max-timestamp seen, -1 when empty.
+    max_timestamp: i64,
+    /// Max timestamp of the first batch: what age-based roll measures from.
+    first_timestamp: Option<i64>,
+    bytes_since_index: u64,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    /// Whether the indexes passed a full consistency check. Indexes this process built are
+    /// known good; indexes read from disk are checked on first use (not at open, so a clean
+    /// restart of a large log stays fast) and ignored if they fail.
+    indexes_ok: OnceLock<bool>,
+}
+
+impl Segment {
+    /// Creates a new, empty, active segment (overwriting stray files of the same name).
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+        factory: &dyn WriterFactory,
+    ) -> Result<Segment> {
+        let [log_path, index_path, time_path] = paths(dir, base_offset);
+        let file = open_log_file(&log_path)?;
+        file.set_len(0).ctx(IoOp::Truncate, &log_path)?;
+        let offset_index = OffsetIndex::create(&index_path, base_offset, config.max_index_bytes)?;
+        let time_index = TimeIndex::create(&time_path, base_offset, config.max_index_bytes)?;
+        let file = Arc::new(file);
+        let writer = factory
+            .open(file.clone(), &log_path, config.segment_bytes)
+            .ctx(IoOp::Preallocate, &log_path)?;
+        Ok(Segment {
+            base_offset,
+            log_path,
+            file,
+            writer: Some(writer),
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            first_timestamp: None,
+            bytes_since_index: 0,
+            offset_index,
+            time_index,
+            indexes_ok: OnceLock::from(true),
+        })
+    }
+
+    /// Why this segment cannot take a batch of `size` bytes whose header is `header`, if so.
+    pub(crate) fn roll_reason(
+        &self,
+        size: u64,
+        header: &BatchHeader,
+        config: &LogConfig,
+    ) -> Option<&'static str> {
+        if self.size == 0 {
+            return None;
+        }
+        if self.size + size > config.segment_bytes {
+            return Some("size");
+        }
+        if self.first_timestamp.is_some_and(|first| {
+            header.max_timestamp.saturating_sub(first) > config.segment_ms as i64
+        }) {
+            return Some("age");
+        }
+        if self.offset_index.is_full() || self.time_index.is_full() {
+            return Some("index full");
+        }
+        let last = self.next_offset + i64::from(header.last_offset_delta);
+        if last - self.base_offset > i64::from(i32::MAX) {
+            return Some("offset range");
+        }
+        None
+    }
+
+    /// Copies one validated batch in, giving it `base_offset`. Nothing is committed (visible to
+    /// readers) unless the whole write succeeded.
+    pub(crate) fn append(
+        &mut self,
+        batch: &[u8],
+        header: &BatchHeader,
+        config: &LogConfig,
+    ) -> Result<()> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(StorageError::io(
+                IoOp::Write,
+                &self.log_path,
+                std::io::Error::other("segment is sealed"),
+            ));
+        };
+        let base = self.next_offset.to_be_bytes();
+        let rest = batch.get(8..).unwrap_or_default();
+        writer
+            .write(self.size, &[&base, rest])
+            .ctx(IoOp::Write, &self.log_path)?;
+        let header = BatchHeader {
+            base_offset: self.next_offset,
+            ..*header
+        };
+        self.account_batch(self.size, &header, config);
+        Ok(())
+    }
+
+    /// Updates sizes, offsets, timestamps and index entries for a batch now at `position`.
+    fn account_batch(&mut self, position: u64, header: &BatchHeader, config: &LogConfig) {
+        if self.bytes_since_index > config.index_interval_bytes {
+            self.offset_index.append(header.last_offset(), position);
+            let max_so_far = self.max_timestamp.max(header.max_timestamp);
+            self.time_index
+                .maybe_append(max_so_far, header.last_offset());
+            self.bytes_since_index = 0;
+        }
+        let size = header.total_size() as u64;
+        self.bytes_since_index += size;
+        self.size = position + size;
+        self.next_offset = header.next_offset();
+        self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
+        self.first_timestamp.get_or_insert(header.max_timestamp);
+    }
+
+    /// Syncs the log bytes and the indexes, cuts every file to its real length and drops the
+    /// writer. A sealed segment is immutable.
+    pub(crate) fn seal(mut self) -> Result<Segment> {
+        if let Some(writer) = self.writer.take() {
+            writer
+                .syncer()
+                .sync(0, self.size)
+                .ctx(IoOp::Sync, &self.log_path)?;
+            writer.seal(self.size).ctx(IoOp::Truncate, &self.log_path)?;
+        }
+        // A final time-index entry so retention and timestamp lookups see the true maximum.
+        if self.max_timestamp >= 0 && self.next_offset > self.base_offset {
+            self.time_index
+                .maybe_append(self.max_timestamp, self.next_offset - 1);
+        }
+        self.offset_index = self.offset_index.seal()?;
+        self.time_index = self.time_index.seal()?;
+        Ok(self)
+    }
+
+    pub(crate) fn syncer(&self) -> Option<Arc<dyn RangeSync>> {
+        self.writer.as_ref().map(|w| w.syncer())
+    }
+
+    pub(crate) fn is_active(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+
+    pub(crate) fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+
+    pub(crate) fn file(&self) -> &Arc<File> {
+        &self.file
+    }
+
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Reads `len` bytes at `position` (tools and timestamp lookups; fetches use sendfile).
+    pub(crate) fn read_bytes(&self, position: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.file
+            .read_exact_at(&mut buf, position)
+            .ctx(IoOp::Read, &self.log_path)?;
+        Ok(buf)
+    }
+
+    fn first_batch_timestamp(&self) -> Result<Option<i64>> {
+        Ok(self.header_at(0)?.map(|h| h.max_timestamp))
+    }
+
+    /// Removes the segment's files. Readers holding the file handle keep reading the unlinked
+    /// file until they drop it.
+    pub(crate) fn delete_files(self) -> Result<()> {
+        let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
+        let base = self.base_offset;
+        drop(self);
+        for path in paths(&dir, base) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn open_log_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .ctx(IoOp::Open, path)
+}
