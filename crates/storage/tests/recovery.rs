@@ -320,3 +320,67 @@ fn write_mode_can_change_between_restarts() {
     let log = open(dir.path(), &small_config(WriteMode::Write));
     assert_every_offset_readable(&log, &batches);
 }
+
+#[test]
+fn arbitrary_bytes_in_any_file_never_panic_the_open() {
+    let mut rng = rng(12);
+    for round in 0..60 {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(MODES[round % 2]);
+        let (batches, image) = crashed_log(dir.path(), &config, 10, round as u64);
+        let noise = |rng: &mut rand::rngs::StdRng, len: usize| -> Vec<u8> {
+            (0..len).map(|_| rng.random()).collect()
+        };
+        let len = rng.random_range(0..4096);
+        match round % 4 {
+            // Garbage where a segment should be: nothing valid survives, but the log opens empty.
+            0 => fs::write(segment_file(dir.path(), 0, "log"), noise(&mut rng, len)).unwrap(),
+            // Garbage indexes next to a good log.
+            1 => {
+                fs::write(segment_file(dir.path(), 0, "index"), noise(&mut rng, len)).unwrap();
+                fs::write(
+                    segment_file(dir.path(), 0, "timeindex"),
+                    noise(&mut rng, len),
+                )
+                .unwrap();
+            }
+            // Garbage checkpoints.
+            2 => {
+                fs::write(
+                    dir.path().join("recovery-point-checkpoint"),
+                    noise(&mut rng, len),
+                )
+                .unwrap();
+                fs::write(
+                    dir.path().join("log-start-offset-checkpoint"),
+                    noise(&mut rng, len),
+                )
+                .unwrap();
+            }
+            // A good log followed by garbage, and a stray segment full of garbage after it.
+            _ => {
+                let mut bytes = image.clone();
+                bytes.truncate(batches.iter().map(|b| b.len()).sum());
+                bytes.extend(noise(&mut rng, len));
+                fs::write(segment_file(dir.path(), 0, "log"), bytes).unwrap();
+                fs::write(
+                    segment_file(dir.path(), 1_000_000, "log"),
+                    noise(&mut rng, len),
+                )
+                .unwrap();
+            }
+        }
+        let log = sluice_storage::PartitionLog::open(dir.path(), config.clone()).unwrap();
+        let got = all_batches(&log);
+        assert!(got.len() <= batches.len());
+        for (g, e) in got.iter().zip(&batches) {
+            assert_eq!(
+                content(g),
+                content(e),
+                "whatever survives is a prefix of what was written"
+            );
+        }
+        let leo = log.log_end_offset();
+        assert_eq!(log.append(&batch_of(0, &[b"x"])).unwrap().base_offset, leo);
+    }
+}
