@@ -1,0 +1,215 @@
+//! Fetch: file slices per partition, sent after the body by the network
+//! layer (sendfile by default); long poll until `min_bytes` or `max_wait_ms`.
+//!
+//! The broker never looks inside the record bytes: `PartitionLog::read`
+//! returns positions of whole stored batches, and their lengths are fixed
+//! here, when the response is built. Data below the high watermark never
+//! changes, so the lengths stay true while the bytes are sent.
+//!
+//! Long poll: the request subscribes to each partition's append signal
+//! *before* it first looks at the logs, so an append that lands between the
+//! look and the wait still wakes it. It then sleeps until an append, the
+//! deadline or shutdown, looks again, and answers as soon as `min_bytes` are
+//! available or the wait is over.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use sluice_network::{Reply, Request, Response};
+use sluice_protocol::{ErrorCode, pb};
+use sluice_storage::{FileSlice, StorageError};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::errors::ApiError;
+use crate::partition::Partition;
+use crate::state::BrokerState;
+
+/// Request `max_bytes` when the client leaves it 0.
+const DEFAULT_MAX_BYTES: u32 = 50 << 20;
+/// Partition `max_bytes` when the client leaves it 0.
+const DEFAULT_PARTITION_MAX_BYTES: u32 = 1 << 20;
+/// Longest long poll honoured.
+const MAX_WAIT: Duration = Duration::from_secs(300);
+/// Room left in a frame for the protobuf body.
+const BODY_RESERVE: usize = 1 << 20;
+
+struct Target {
+    request: pb::FetchPartition,
+    partition: Result<Arc<Partition>, ApiError>,
+}
+
+pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
+    let body: pb::FetchRequest = match super::decode(&request) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let correlation_id = request.header.correlation_id;
+    let frame_room = state
+        .config
+        .max_frame_bytes
+        .saturating_sub(BODY_RESERVE)
+        .max(1);
+    let max_bytes = match body.max_bytes {
+        0 => DEFAULT_MAX_BYTES,
+        n => n,
+    }
+    .min(u32::try_from(frame_room).unwrap_or(u32::MAX));
+    let targets: Vec<Target> = body
+        .partitions
+        .into_iter()
+        .map(|p| Target {
+            partition: state.topics.partition(&p.topic, p.partition),
+            request: p,
+        })
+        .collect();
+    // Subscribed before the first look: see the module comment.
+    let mut signals: Vec<watch::Receiver<i64>> = targets
+        .iter()
+        .filter_map(|t| t.partition.as_ref().ok().map(|p| p.subscribe()))
+        .collect();
+
+    let first = build(&targets, max_bytes);
+    let min_bytes = u64::from(body.min_bytes);
+    if first.bytes >= min_bytes || body.max_wait_ms == 0 || first.has_error || signals.is_empty() {
+        return Reply::Ready(first.into_response(correlation_id));
+    }
+    let wait = Duration::from_millis(body.max_wait_ms.into()).min(MAX_WAIT);
+    let mut stopping = state.stopping.clone();
+    Reply::Later(Box::pin(async move {
+        let deadline = Instant::now() + wait;
+        loop {
+            tokio::select! {
+                () = any_changed(&mut signals) => {}
+                () = tokio::time::sleep_until(deadline) => break,
+                _ = stopping.wait_for(|stop| *stop) => break,
+            }
+            let built = build(&targets, max_bytes);
+            if built.bytes >= min_bytes {
+                return built.into_response(correlation_id);
+            }
+        }
+        build(&targets, max_bytes).into_response(correlation_id)
+    }))
+}
+
+/// A fetch response with its slices, before encoding.
+struct Built {
+    body: pb::FetchResponse,
+    slices: Vec<FileSlice>,
+    bytes: u64,
+    has_error: bool,
+}
+
+impl Built {
+    fn into_response(self, correlation_id: u32) -> Response {
+        Response::with_trailing(correlation_id, &self.body, self.slices).unwrap_or_else(|error| {
+            Response::error(
+                correlation_id,
+                ErrorCode::MessageTooLarge,
+                error.to_string(),
+            )
+        })
+    }
+}
+
+fn build(targets: &[Target], max_bytes: u32) -> Built {
+    let mut remaining = u64::from(max_bytes);
+    let mut built = Built {
+        body: pb::FetchResponse::default(),
+        slices: Vec::new(),
+        bytes: 0,
+        has_error: false,
+    };
+    for target in targets {
+        let req = &target.request;
+        let mut out = pb::FetchPartitionResponse {
+            topic: req.topic.clone(),
+            partition: req.partition,
+            high_watermark: -1,
+            log_start_offset: -1,
+            ..Default::default()
+        };
+        match &target.partition {
+            Err(error) => {
+                out.error_code = error.code as i32;
+                built.has_error = true;
+            }
+            Ok(partition) => {
+                out.high_watermark = partition.log.high_watermark();
+                out.log_start_offset = partition.log.log_start_offset();
+                let limit = match req.max_bytes {
+                    0 => DEFAULT_PARTITION_MAX_BYTES,
+                    n => n,
+                };
+                let limit = u64::from(limit).min(remaining);
+                if limit > 0 {
+                    match partition.log.read(req.offset, limit) {
+                        Ok(slice) => {
+                            out.high_watermark = slice.high_watermark;
+                            out.log_start_offset = slice.log_start_offset;
+                            // The first batch comes whole even when larger than the limits
+                            // (so a consumer always progresses), but only as the first data
+                            // of the response.
+                            let fits = slice.len <= remaining || built.bytes == 0;
+                            if slice.len > 0
+                                && fits
+                                && let Ok(len) = u32::try_from(slice.len)
+                            {
+                                out.records_len = len;
+                                remaining = remaining.saturating_sub(slice.len);
+                                built.bytes += slice.len;
+                                built.slices.push(slice);
+                            }
+                        }
+                        Err(error) => {
+                            if let StorageError::OffsetOutOfRange {
+                                log_start_offset,
+                                log_end_offset,
+                                ..
+                            } = &error
+                            {
+                                out.log_start_offset = *log_start_offset;
+                                out.high_watermark = *log_end_offset;
+                            }
+                            out.error_code = ApiError::from(error).code as i32;
+                            built.has_error = true;
+                        }
+                    }
+                }
+            }
+        }
+        built.body.partitions.push(out);
+    }
+    built
+}
+
+/// Completes when any receiver sees a new value (or its sender is gone, in
+/// which case it is dropped from the list so it cannot spin).
+async fn any_changed(signals: &mut Vec<watch::Receiver<i64>>) {
+    if signals.is_empty() {
+        return std::future::pending().await;
+    }
+    {
+        let mut waits: Vec<Pin<Box<dyn Future<Output = bool> + Send + '_>>> = signals
+            .iter_mut()
+            .map(|rx| {
+                Box::pin(async move { rx.changed().await.is_ok() })
+                    as Pin<Box<dyn Future<Output = bool> + Send>>
+            })
+            .collect();
+        std::future::poll_fn(|cx| {
+            for wait in &mut waits {
+                if wait.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+    }
+    signals.retain(|rx| rx.has_changed().is_ok());
+}

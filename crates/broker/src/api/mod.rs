@@ -1,0 +1,92 @@
+//! One module per request type behind one dispatch.
+//!
+//! Each module's `handle` runs on the connection task in request order (see
+//! `sluice_network::Handler`): it decodes the body, does the synchronous
+//! work and returns a [`Reply`]; waits (flushes, long polls) go into
+//! [`Reply::Later`].
+
+mod api_versions;
+mod commit_offsets;
+mod create_topic;
+mod delete_topic;
+mod fetch;
+mod fetch_offsets;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use std::sync::Arc;
+
+use sluice_network::{Handler, Reply, Request, Response};
+use sluice_protocol::{ApiKey, ErrorCode};
+
+use crate::errors::ApiError;
+use crate::state::BrokerState;
+
+/// The broker's [`Handler`].
+#[derive(Debug, Clone)]
+pub struct BrokerHandler {
+    state: Arc<BrokerState>,
+}
+
+impl BrokerHandler {
+    pub fn new(state: Arc<BrokerState>) -> BrokerHandler {
+        BrokerHandler { state }
+    }
+}
+
+impl Handler for BrokerHandler {
+    fn handle(&self, request: Request) -> Reply {
+        let state = &self.state;
+        match request.api {
+            ApiKey::ApiVersions => api_versions::handle(state, request),
+            ApiKey::Metadata => metadata::handle(state, request),
+            ApiKey::CreateTopic => create_topic::handle(state, request),
+            ApiKey::DeleteTopic => delete_topic::handle(state, request),
+            ApiKey::Produce => produce::handle(state, request),
+            ApiKey::Fetch => fetch::handle(state, request),
+            ApiKey::ListOffsets => list_offsets::handle(state, request),
+            ApiKey::CommitOffsets => commit_offsets::handle(state, request),
+            ApiKey::FetchOffsets => fetch_offsets::handle(state, request),
+        }
+    }
+}
+
+/// Decodes the body, or gives the `INVALID_REQUEST` reply to send instead.
+fn decode<M: prost::Message + Default>(request: &Request) -> Result<M, Reply> {
+    M::decode(request.body.clone()).map_err(|error| {
+        tracing::debug!(peer = %request.peer, api = ?request.api, %error, "undecodable request body");
+        Reply::Ready(Response::error(
+            request.header.correlation_id,
+            ErrorCode::InvalidRequest,
+            format!("undecodable {:?} body: {error}", request.api),
+        ))
+    })
+}
+
+fn respond(request: &Request, body: &impl prost::Message) -> Reply {
+    Reply::Ready(Response::message(request.header.correlation_id, body))
+}
+
+fn error_reply(request: &Request, error: &ApiError) -> Reply {
+    Reply::Ready(Response::error(
+        request.header.correlation_id,
+        error.code,
+        error.message.clone(),
+    ))
+}
+
+/// Runs blocking file work (topic creation, deletion) without stalling the
+/// other tasks of a multi-threaded runtime. Still synchronous, so request
+/// order is kept.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
+fn code(error: &Option<ApiError>) -> i32 {
+    error.as_ref().map_or(ErrorCode::None, |e| e.code) as i32
+}

@@ -1,0 +1,170 @@
+//! Starting and stopping a broker: [`Broker::start`] and [`BrokerHandle`].
+
+use std::fs::{self, File};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use nix::fcntl::{Flock, FlockArg};
+use sluice_network::{NetworkStats, server};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::api::BrokerHandler;
+use crate::background;
+use crate::config::BrokerConfig;
+use crate::errors::{BrokerError, error_chain};
+use crate::offsets::OffsetStore;
+use crate::state::BrokerState;
+use crate::topics::Topics;
+
+/// Entry point for starting a broker in-process.
+#[derive(Debug)]
+pub struct Broker;
+
+impl Broker {
+    /// Opens the data directory (recovering every log), binds the listener
+    /// and starts serving. Returns once the broker accepts connections.
+    pub async fn start(config: BrokerConfig) -> Result<BrokerHandle, BrokerError> {
+        let data_dir = config.data_dir.clone();
+        fs::create_dir_all(&data_dir).map_err(|e| BrokerError::io(&data_dir, e))?;
+        let lock = lock_data_dir(&data_dir)?;
+        let (stop, stopping) = watch::channel(false);
+        let open_config = config.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let topics = Topics::open(&open_config.data_dir, open_config.topic_defaults.clone())?;
+            let offsets = OffsetStore::open(&open_config.data_dir)?;
+            Ok::<_, BrokerError>((topics, offsets))
+        })
+        .await
+        .map_err(|e| BrokerError::Task(e.to_string()))??;
+        let (topics, offsets) = opened;
+
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| BrokerError::Bind {
+                    addr: config.listen.clone(),
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
+        let server_config = config.server_config();
+        let state = Arc::new(BrokerState {
+            config,
+            topics,
+            offsets,
+            stopping: stopping.clone(),
+        });
+        let stats = Arc::new(NetworkStats::default());
+        let mut server_stop = stopping.clone();
+        let server = tokio::spawn(server::run(
+            listener,
+            Arc::new(BrokerHandler::new(state.clone())),
+            server_config,
+            stats.clone(),
+            async move {
+                let _ = server_stop.wait_for(|stop| *stop).await;
+            },
+        ));
+        let background = tokio::spawn(background::run(state.clone(), stopping));
+        info!(addr = %local_addr, data_dir = %data_dir.display(), transfer_mode = %state.config.transfer_mode, "broker started");
+        Ok(BrokerHandle {
+            local_addr,
+            stats,
+            stop,
+            server,
+            background,
+            state,
+            _lock: lock,
+        })
+    }
+}
+
+/// A running broker.
+#[derive(Debug)]
+pub struct BrokerHandle {
+    local_addr: SocketAddr,
+    stats: Arc<NetworkStats>,
+    /// Sending `true` starts shutdown: the server stops accepting and
+    /// reading, long polls answer, the background loop ends.
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    background: JoinHandle<()>,
+    state: Arc<BrokerState>,
+    /// Held for the broker's lifetime so a second broker cannot open the
+    /// same data directory; released on drop (and by the kernel on a crash).
+    _lock: Flock<File>,
+}
+
+impl BrokerHandle {
+    /// The address the broker listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Network counters, including bytes sent per transfer mode.
+    pub fn stats(&self) -> &Arc<NetworkStats> {
+        &self.stats
+    }
+
+    /// The shared broker state (topics, partition logs, committed offsets),
+    /// for diagnostics and tests.
+    pub fn state(&self) -> &Arc<BrokerState> {
+        &self.state
+    }
+
+    /// Stops accepting, finishes in-flight requests, then flushes and closes
+    /// every log so the next start is clean.
+    pub async fn shutdown(self) -> Result<(), BrokerError> {
+        info!("broker shutting down");
+        self.stop.send_replace(true);
+        if let Err(error) = self.server.await {
+            warn!(%error, "server task failed");
+        }
+        if let Err(error) = self.background.await {
+            warn!(%error, "background task failed");
+        }
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || {
+            state.topics.close_all();
+            if let Err(error) = state.offsets.log.close() {
+                warn!(error = %error_chain(&error), "closing the consumer offsets log failed");
+            }
+        })
+        .await
+        .map_err(|e| BrokerError::Task(e.to_string()))?;
+        info!(stats = %self.stats, "broker stopped");
+        Ok(())
+    }
+}
+
+fn lock_data_dir(dir: &std::path::Path) -> Result<Flock<File>, BrokerError> {
+    let path = dir.join(".lock");
+    let file = File::create(&path).map_err(|e| BrokerError::io(&path, e))?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| BrokerError::Locked {
+        path: dir.to_owned(),
+        errno,
+    })
+}
+
+/// Runs a broker until SIGINT or SIGTERM, then shuts it down cleanly. What
+/// the `sluice-broker` binary does after parsing its arguments.
+pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let broker = Broker::start(config).await?;
+    // A machine-readable line for scripts and tests that start the binary
+    // with port 0.
+    println!("sluice-broker listening on {}", broker.local_addr());
+    tokio::select! {
+        _ = interrupt.recv() => info!("SIGINT received"),
+        _ = terminate.recv() => info!("SIGTERM received"),
+    }
+    broker.shutdown().await?;
+    Ok(())
+}

@@ -1,0 +1,370 @@
+//! Broker configuration: command-line flags, `SLUICE_*` environment
+//! variables, a TOML file and built-in defaults, in that order of
+//! precedence (flags win).
+//!
+//! clap reads flags and environment variables into [`Cli`] (every field an
+//! `Option`, so "not given" is visible); [`FileConfig`] is the TOML file
+//! with the same names; [`BrokerConfig::resolve`] merges them over
+//! [`BrokerConfig::default`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+use sluice_network::{ServerConfig, TransferMode};
+
+use crate::topics::TopicSettings;
+
+/// Log output format of the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the broker needs to start.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Where topics and committed offsets live.
+    pub data_dir: PathBuf,
+    /// `HOST:PORT` to listen on; port 0 picks a free port.
+    pub listen: String,
+    pub transfer_mode: TransferMode,
+    pub log_format: LogFormat,
+    /// Create an unknown topic (with the default settings) on first produce.
+    pub auto_create_topics: bool,
+    pub max_connections: usize,
+    pub max_frame_bytes: usize,
+    pub idle_timeout_ms: u64,
+    /// Pipelined requests per connection whose responses are pending.
+    pub max_in_flight: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace_ms: u64,
+    /// How often retention runs over every partition.
+    pub retention_check_ms: u64,
+    /// How often the interval flush policy is checked.
+    pub flush_check_ms: u64,
+    /// Settings of topics created without explicit values.
+    pub topic_defaults: TopicSettings,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            data_dir: PathBuf::from("./sluice-data"),
+            listen: "127.0.0.1:9393".to_owned(),
+            transfer_mode: TransferMode::Sendfile,
+            log_format: LogFormat::Human,
+            auto_create_topics: false,
+            max_connections: 1024,
+            max_frame_bytes: sluice_protocol::consts::DEFAULT_MAX_FRAME,
+            idle_timeout_ms: 600_000,
+            max_in_flight: 128,
+            shutdown_grace_ms: 10_000,
+            retention_check_ms: 5_000,
+            flush_check_ms: 200,
+            topic_defaults: TopicSettings::default(),
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// The network server's share of the settings.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            max_connections: self.max_connections,
+            max_frame_bytes: self.max_frame_bytes,
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms.max(1)),
+            max_in_flight: self.max_in_flight,
+            transfer_mode: self.transfer_mode,
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
+        }
+    }
+
+    /// Merges flags/environment (`cli`) over the file named by `--config`
+    /// (if any) over the defaults.
+    pub fn resolve(cli: Cli) -> anyhow::Result<BrokerConfig> {
+        let file = match &cli.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        Self::merge(cli, file)
+    }
+
+    fn merge(cli: Cli, file: FileConfig) -> anyhow::Result<BrokerConfig> {
+        let d = BrokerConfig::default();
+        let fd = file.topic_defaults.unwrap_or_default();
+        let td = d.topic_defaults.clone();
+        let transfer_mode = match cli.transfer_mode.or(file.transfer_mode) {
+            Some(name) => name.parse::<TransferMode>()?,
+            None => d.transfer_mode,
+        };
+        let topic_defaults = TopicSettings {
+            partitions: cli
+                .default_partitions
+                .or(fd.partitions)
+                .unwrap_or(td.partitions),
+            segment_bytes: cli
+                .default_segment_bytes
+                .or(fd.segment_bytes)
+                .unwrap_or(td.segment_bytes),
+            segment_ms: cli
+                .default_segment_ms
+                .or(fd.segment_ms)
+                .unwrap_or(td.segment_ms),
+            retention_bytes: cli
+                .default_retention_bytes
+                .or(fd.retention_bytes)
+                .unwrap_or(td.retention_bytes),
+            retention_ms: cli
+                .default_retention_ms
+                .or(fd.retention_ms)
+                .unwrap_or(td.retention_ms),
+            flush_messages: cli
+                .default_flush_messages
+                .or(fd.flush_messages)
+                .unwrap_or(td.flush_messages),
+            flush_interval_ms: cli
+                .default_flush_interval_ms
+                .or(fd.flush_interval_ms)
+                .unwrap_or(td.flush_interval_ms),
+            max_message_bytes: cli
+                .default_max_message_bytes
+                .or(fd.max_message_bytes)
+                .unwrap_or(td.max_message_bytes),
+        };
+        topic_defaults
+            .log_config()
+            .map_err(|e| anyhow::anyhow!("invalid default topic settings: {}", e.message))?;
+        let config = BrokerConfig {
+            data_dir: cli.data_dir.or(file.data_dir).unwrap_or(d.data_dir),
+            listen: cli.listen.or(file.listen).unwrap_or(d.listen),
+            transfer_mode,
+            log_format: cli.log_format.or(file.log_format).unwrap_or(d.log_format),
+            auto_create_topics: cli
+                .auto_create_topics
+                .or(file.auto_create_topics)
+                .unwrap_or(d.auto_create_topics),
+            max_connections: cli
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(d.max_connections),
+            max_frame_bytes: cli
+                .max_frame_bytes
+                .or(file.max_frame_bytes)
+                .unwrap_or(d.max_frame_bytes),
+            idle_timeout_ms: cli
+                .idle_timeout_ms
+                .or(file.idle_timeout_ms)
+                .unwrap_or(d.idle_timeout_ms),
+            max_in_flight: cli
+                .max_in_flight
+                .or(file.max_in_flight)
+                .unwrap_or(d.max_in_flight),
+            shutdown_grace_ms: cli
+                .shutdown_grace_ms
+                .or(file.shutdown_grace_ms)
+                .unwrap_or(d.shutdown_grace_ms),
+            retention_check_ms: cli
+                .retention_check_ms
+                .or(file.retention_check_ms)
+                .unwrap_or(d.retention_check_ms),
+            flush_check_ms: cli
+                .flush_check_ms
+                .or(file.flush_check_ms)
+                .unwrap_or(d.flush_check_ms),
+            topic_defaults,
+        };
+        if config.max_connections == 0 || config.max_in_flight == 0 {
+            anyhow::bail!("max-connections and max-in-flight must be at least 1");
+        }
+        if config.max_frame_bytes < 1024 {
+            anyhow::bail!("max-frame-bytes must be at least 1024");
+        }
+        Ok(config)
+    }
+}
+
+/// Command-line flags; each also reads the `SLUICE_*` variable named in its
+/// help. Unset flags fall back to the config file, then to the defaults.
+#[derive(Debug, Default, Parser)]
+#[command(name = "sluice-broker", version, about = "The Sluice log broker")]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "SLUICE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./sluice-data].
+    #[arg(long, env = "SLUICE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Listen address HOST:PORT [default: 127.0.0.1:9393].
+    #[arg(long, env = "SLUICE_LISTEN")]
+    pub listen: Option<String>,
+    /// How fetch records are sent: sendfile, splice, mmap or read [default: sendfile].
+    #[arg(long, env = "SLUICE_TRANSFER_MODE")]
+    pub transfer_mode: Option<String>,
+    /// Log format [default: human].
+    #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Create unknown topics on first produce [default: false].
+    #[arg(long, env = "SLUICE_AUTO_CREATE_TOPICS", num_args = 0..=1, default_missing_value = "true")]
+    pub auto_create_topics: Option<bool>,
+    /// Connections served at once [default: 1024].
+    #[arg(long, env = "SLUICE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Largest request frame in bytes [default: 67108864].
+    #[arg(long, env = "SLUICE_MAX_FRAME_BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    /// Close connections idle this long [default: 600000].
+    #[arg(long, env = "SLUICE_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Pipelined requests per connection awaiting their response [default: 128].
+    #[arg(long, env = "SLUICE_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
+    /// How long shutdown waits for in-flight requests [default: 10000].
+    #[arg(long, env = "SLUICE_SHUTDOWN_GRACE_MS")]
+    pub shutdown_grace_ms: Option<u64>,
+    /// Retention check interval [default: 5000].
+    #[arg(long, env = "SLUICE_RETENTION_CHECK_MS")]
+    pub retention_check_ms: Option<u64>,
+    /// Interval-flush check interval [default: 200].
+    #[arg(long, env = "SLUICE_FLUSH_CHECK_MS")]
+    pub flush_check_ms: Option<u64>,
+    /// Partitions of a topic created without a count (auto-create) [default: 1].
+    #[arg(long, env = "SLUICE_DEFAULT_PARTITIONS")]
+    pub default_partitions: Option<u32>,
+    /// Segment size [default: 134217728].
+    #[arg(long, env = "SLUICE_DEFAULT_SEGMENT_BYTES")]
+    pub default_segment_bytes: Option<u64>,
+    /// Segment age before rolling [default: 604800000].
+    #[arg(long, env = "SLUICE_DEFAULT_SEGMENT_MS")]
+    pub default_segment_ms: Option<u64>,
+    /// Retention by size per partition, -1 unlimited [default: -1].
+    #[arg(
+        long,
+        env = "SLUICE_DEFAULT_RETENTION_BYTES",
+        allow_negative_numbers = true
+    )]
+    pub default_retention_bytes: Option<i64>,
+    /// Retention by age, -1 forever [default: 604800000].
+    #[arg(
+        long,
+        env = "SLUICE_DEFAULT_RETENTION_MS",
+        allow_negative_numbers = true
+    )]
+    pub default_retention_ms: Option<i64>,
+    /// fsync after this many messages, 0 off [default: 0].
+    #[arg(long, env = "SLUICE_DEFAULT_FLUSH_MESSAGES")]
+    pub default_flush_messages: Option<u64>,
+    /// fsync at least this often, 0 off [default: 1000].
+    #[arg(long, env = "SLUICE_DEFAULT_FLUSH_INTERVAL_MS")]
+    pub default_flush_interval_ms: Option<u64>,
+    /// Largest batch accepted [default: 8388608].
+    #[arg(long, env = "SLUICE_DEFAULT_MAX_MESSAGE_BYTES")]
+    pub default_max_message_bytes: Option<u32>,
+}
+
+/// The TOML file: the same settings as the flags, snake_case, topic
+/// defaults in a `[topic_defaults]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub transfer_mode: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub auto_create_topics: Option<bool>,
+    pub max_connections: Option<usize>,
+    pub max_frame_bytes: Option<usize>,
+    pub idle_timeout_ms: Option<u64>,
+    pub max_in_flight: Option<usize>,
+    pub shutdown_grace_ms: Option<u64>,
+    pub retention_check_ms: Option<u64>,
+    pub flush_check_ms: Option<u64>,
+    pub topic_defaults: Option<FileTopicDefaults>,
+}
+
+/// `[topic_defaults]` of the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTopicDefaults {
+    pub partitions: Option<u32>,
+    pub segment_bytes: Option<u64>,
+    pub segment_ms: Option<u64>,
+    pub retention_bytes: Option<i64>,
+    pub retention_ms: Option<i64>,
+    pub flush_messages: Option<u64>,
+    pub flush_interval_ms: Option<u64>,
+    pub max_message_bytes: Option<u32>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<FileConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_beats_defaults() {
+        let file = FileConfig::parse(
+            r#"
+            listen = "0.0.0.0:1"
+            data_dir = "/from/file"
+            transfer_mode = "splice"
+            [topic_defaults]
+            partitions = 4
+            retention_ms = -1
+            "#,
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "sluice-broker",
+            "--listen",
+            "127.0.0.1:2",
+            "--transfer-mode",
+            "mmap",
+        ])
+        .unwrap();
+        let config = BrokerConfig::merge(cli, file).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:2");
+        assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(config.transfer_mode, TransferMode::Mmap);
+        assert_eq!(config.topic_defaults.partitions, 4);
+        assert_eq!(config.topic_defaults.retention_ms, -1);
+        assert_eq!(config.max_connections, 1024);
+    }
+
+    #[test]
+    fn no_config_gives_documented_defaults() {
+        let cli = Cli::try_parse_from(["sluice-broker"]).unwrap();
+        let config = BrokerConfig::merge(cli, FileConfig::default()).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9393");
+        assert_eq!(config.data_dir, PathBuf::from("./sluice-data"));
+        assert_eq!(config.transfer_mode, TransferMode::Sendfile);
+        assert!(!config.auto_create_topics);
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        assert!(FileConfig::parse("no_such_key = 1").is_err());
+        let cli =
+            Cli::try_parse_from(["sluice-broker", "--transfer-mode", "carrier-pigeon"]).unwrap();
+        assert!(BrokerConfig::merge(cli, FileConfig::default()).is_err());
+        let cli = Cli::try_parse_from(["sluice-broker", "--auto-create-topics"]).unwrap();
+        assert_eq!(cli.auto_create_topics, Some(true));
+    }
+}

@@ -1,0 +1,54 @@
+//! The Sluice broker: topics of partition logs served over the native
+//! protocol, with produce acknowledgements by `acks`, long-poll fetches sent
+//! zero-copy from segment files, and durable consumer group offsets.
+//!
+//! # Layout
+//!
+//! - [`broker`] — [`Broker::start`] / [`BrokerHandle`] (in-process start and
+//!   clean shutdown) and [`run`], what the binary does.
+//! - [`config`] — [`BrokerConfig`]; flags > `SLUICE_*` environment > TOML
+//!   file > defaults.
+//! - `api`: one module per request type behind one dispatch,
+//!   [`api::BrokerHandler`], the `sluice_network::Handler` of the broker.
+//! - [`topics`] — the topic registry, its on-disk layout and recovery;
+//!   [`partition`] — a log plus the append signal long polls wait on.
+//! - [`offsets`] — committed consumer group offsets in an internal log.
+//! - `background`: interval flush and retention.
+//! - [`errors`] — [`errors::ApiError`], [`errors::BrokerError`] and the one
+//!   mapping from storage errors to wire codes.
+//! - `persist`: atomic small-file writes (temp file, fsync, rename).
+//!
+//! Operating notes (flags, defaults, on-disk layout) are in
+//! `docs/broker.md`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use sluice_broker::{Broker, BrokerConfig};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = BrokerConfig {
+//!     data_dir: "/tmp/sluice-example".into(),
+//!     listen: "127.0.0.1:0".into(),
+//!     ..BrokerConfig::default()
+//! };
+//! let broker = Broker::start(config).await?;
+//! println!("serving on {}", broker.local_addr());
+//! broker.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod api;
+mod background;
+pub mod broker;
+pub mod config;
+pub mod errors;
+pub mod offsets;
+pub mod partition;
+mod persist;
+pub mod state;
+pub mod topics;
+
+pub use broker::{Broker, BrokerHandle, run};
+pub use config::{BrokerConfig, Cli, LogFormat};

@@ -1,0 +1,184 @@
+//! Committed consumer group offsets.
+//!
+//! Durable form: an internal partition log, `<data_dir>/__consumer_offsets/`,
+//! of ordinary record batches. Each commit request is one batch; each
+//! record's key is the JSON array `[group, topic, partition]` and its value
+//! the JSON object `{"offset": .., "metadata": ..}`. At startup the log is
+//! replayed in order into a map, so the last commit of a key wins. A commit
+//! is acknowledged once its batch is flushed (acks=all semantics).
+//!
+//! The log is not compacted yet: it grows by one small batch per commit.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sluice_record::{BatchBuilder, RecordBatch};
+use sluice_storage::{LogConfig, PartitionLog};
+use tracing::{info, warn};
+
+use crate::errors::{ApiError, BrokerError};
+
+/// The key of one committed position.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OffsetKey {
+    pub group: String,
+    pub topic: String,
+    pub partition: u32,
+}
+
+/// A committed position: the next offset the group will consume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    pub offset: i64,
+    pub metadata: String,
+}
+
+#[derive(Debug)]
+pub struct OffsetStore {
+    pub log: PartitionLog,
+    /// The replayed state. Updated under this lock in the same order the
+    /// batches enter the log, so memory and log agree on "last one wins".
+    map: Mutex<HashMap<OffsetKey, Committed>>,
+}
+
+impl OffsetStore {
+    pub fn open(data_dir: &Path) -> Result<OffsetStore, BrokerError> {
+        let path = data_dir.join("__consumer_offsets");
+        let config = LogConfig {
+            segment_bytes: 16 << 20,
+            max_message_bytes: 8 << 20,
+            max_index_bytes: 1 << 20,
+            retention_ms: None,
+            retention_bytes: None,
+            ..LogConfig::default()
+        };
+        let log = PartitionLog::open(&path, config).map_err(|source| BrokerError::Storage {
+            path: path.clone(),
+            source,
+        })?;
+        let mut map = HashMap::new();
+        let mut records = 0u64;
+        for batch in log.batches(log.log_start_offset()) {
+            let batch = batch.map_err(|source| BrokerError::Storage {
+                path: path.clone(),
+                source,
+            })?;
+            let Ok(parsed) = RecordBatch::parse(&batch) else {
+                warn!("skipping an unparseable consumer offsets batch");
+                continue;
+            };
+            let Ok(iter) = parsed.records() else { continue };
+            for record in iter.flatten() {
+                let (Some(key), Some(value)) = (record.key, record.value) else {
+                    continue;
+                };
+                match (decode_key(key), serde_json::from_slice::<Committed>(value)) {
+                    (Some(key), Ok(value)) => {
+                        map.insert(key, value);
+                        records += 1;
+                    }
+                    _ => warn!("skipping an undecodable consumer offsets record"),
+                }
+            }
+        }
+        info!(records, keys = map.len(), "consumer offsets replayed");
+        Ok(OffsetStore {
+            log,
+            map: Mutex::new(map),
+        })
+    }
+
+    /// Appends the commits as one batch and applies them. Returns the offset
+    /// the caller must flush to before acknowledging.
+    pub fn commit(&self, entries: &[(OffsetKey, Committed)]) -> Result<i64, ApiError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let mut builder = BatchBuilder::new();
+        for (key, value) in entries {
+            let key_bytes = encode_key(key);
+            let value_bytes = serde_json::to_vec(value)
+                .map_err(|e| ApiError::new(sluice_protocol::ErrorCode::Unknown, e.to_string()))?;
+            builder.append(now, Some(&key_bytes), Some(&value_bytes), &[]);
+        }
+        let batch = builder.build();
+        let mut map = self.lock();
+        let info = self.log.append(&batch)?;
+        for (key, value) in entries {
+            map.insert(key.clone(), value.clone());
+        }
+        Ok(info.last_offset + 1)
+    }
+
+    pub fn get(&self, key: &OffsetKey) -> Option<Committed> {
+        self.lock().get(key).cloned()
+    }
+
+    /// Every commit of `group`, sorted by topic and partition.
+    pub fn group(&self, group: &str) -> Vec<(OffsetKey, Committed)> {
+        let mut out: Vec<_> = self
+            .lock()
+            .iter()
+            .filter(|(k, _)| k.group == group)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        out.sort_by(|a, b| (&a.0.topic, a.0.partition).cmp(&(&b.0.topic, b.0.partition)));
+        out
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<OffsetKey, Committed>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn encode_key(key: &OffsetKey) -> Vec<u8> {
+    // A tuple serialises as a JSON array; it cannot fail for these types.
+    serde_json::to_vec(&(&key.group, &key.topic, key.partition)).unwrap_or_default()
+}
+
+fn decode_key(bytes: &[u8]) -> Option<OffsetKey> {
+    let (group, topic, partition): (String, String, u32) = serde_json::from_slice(bytes).ok()?;
+    Some(OffsetKey {
+        group,
+        topic,
+        partition,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_replay_last_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = OffsetKey {
+            group: "g".into(),
+            topic: "t".into(),
+            partition: 2,
+        };
+        {
+            let store = OffsetStore::open(dir.path()).unwrap();
+            for offset in [5, 9] {
+                let end = store
+                    .commit(&[(
+                        key.clone(),
+                        Committed {
+                            offset,
+                            metadata: "m".into(),
+                        },
+                    )])
+                    .unwrap();
+                store.log.flush_to(end).unwrap();
+            }
+            // Dropped without close: a crash as far as the log is concerned.
+        }
+        let store = OffsetStore::open(dir.path()).unwrap();
+        assert_eq!(store.get(&key).unwrap().offset, 9);
+        assert_eq!(store.group("g").len(), 1);
+        assert!(store.group("other").is_empty());
+    }
+}

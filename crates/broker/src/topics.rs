@@ -1,0 +1,441 @@
+//! The topic registry: create, delete, look up, and recover at startup.
+//!
+//! On disk, under `<data_dir>/topics/`:
+//!
+//! ```text
+//! <name>/topic.json     name, partition count and effective settings
+//! <name>/<partition>/   one PartitionLog directory per partition
+//! ```
+//!
+//! `topic.json` is the commit point of a creation: it is written (atomically,
+//! see `persist`) only after every partition log exists, and a directory
+//! without it is a creation that crashed half-way and is removed at startup.
+//! Deletion renames the topic directory into `<data_dir>/trash/` (one atomic
+//! step) and then removes it; leftovers in the trash are removed at startup.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sluice_protocol::{ErrorCode, pb};
+use sluice_storage::{LogConfig, PartitionLog};
+use tracing::{info, warn};
+
+use crate::errors::{ApiError, BrokerError, error_chain};
+use crate::partition::Partition;
+use crate::persist::{sync_dir, write_atomic};
+
+/// Longest topic name, as in Kafka.
+pub const MAX_TOPIC_NAME: usize = 249;
+/// Most partitions one topic may have.
+pub const MAX_PARTITIONS: u32 = 10_000;
+
+/// A topic's settings, resolved: every value set. What `topic.json` stores
+/// and Metadata reports. Negative retention means unlimited; a zero flush
+/// setting means that policy is off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSettings {
+    pub partitions: u32,
+    pub segment_bytes: u64,
+    pub segment_ms: u64,
+    pub retention_bytes: i64,
+    pub retention_ms: i64,
+    pub flush_messages: u64,
+    pub flush_interval_ms: u64,
+    pub max_message_bytes: u32,
+}
+
+impl Default for TopicSettings {
+    fn default() -> Self {
+        TopicSettings {
+            partitions: 1,
+            segment_bytes: 128 << 20,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            retention_ms: 7 * 24 * 3600 * 1000,
+            flush_messages: 0,
+            flush_interval_ms: 1000,
+            max_message_bytes: 8 << 20,
+        }
+    }
+}
+
+impl TopicSettings {
+    /// These settings with the fields set in `config` replaced.
+    pub fn with_overrides(&self, partitions: u32, config: &pb::TopicConfig) -> TopicSettings {
+        TopicSettings {
+            partitions,
+            segment_bytes: config.segment_bytes.unwrap_or(self.segment_bytes),
+            segment_ms: config.segment_ms.unwrap_or(self.segment_ms),
+            retention_bytes: config.retention_bytes.unwrap_or(self.retention_bytes),
+            retention_ms: config.retention_ms.unwrap_or(self.retention_ms),
+            flush_messages: config.flush_messages.unwrap_or(self.flush_messages),
+            flush_interval_ms: config.flush_interval_ms.unwrap_or(self.flush_interval_ms),
+            max_message_bytes: config.max_message_bytes.unwrap_or(self.max_message_bytes),
+        }
+    }
+
+    /// The storage configuration, validated (`INVALID_CONFIG` otherwise).
+    pub fn log_config(&self) -> Result<LogConfig, ApiError> {
+        let invalid = |why: &str| Err(ApiError::new(ErrorCode::InvalidConfig, why));
+        let unlimited = |v: i64| if v < 0 { None } else { Some(v as u64) };
+        if self.retention_bytes < -1 || self.retention_ms < -1 {
+            return invalid("retention values must be -1 (unlimited) or non-negative");
+        }
+        if self.segment_ms == 0 {
+            return invalid("segment_ms must be positive");
+        }
+        let config = LogConfig {
+            segment_bytes: self.segment_bytes,
+            segment_ms: self.segment_ms,
+            retention_bytes: unlimited(self.retention_bytes),
+            retention_ms: unlimited(self.retention_ms),
+            flush_messages: (self.flush_messages > 0).then_some(self.flush_messages),
+            flush_interval_ms: (self.flush_interval_ms > 0).then_some(self.flush_interval_ms),
+            max_message_bytes: u64::from(self.max_message_bytes),
+            ..LogConfig::default()
+        };
+        config
+            .validate()
+            .map_err(|e| ApiError::new(ErrorCode::InvalidConfig, error_chain(&e)))?;
+        Ok(config)
+    }
+
+    pub fn to_pb(&self) -> pb::TopicConfig {
+        pb::TopicConfig {
+            segment_bytes: Some(self.segment_bytes),
+            segment_ms: Some(self.segment_ms),
+            retention_bytes: Some(self.retention_bytes),
+            retention_ms: Some(self.retention_ms),
+            flush_messages: Some(self.flush_messages),
+            flush_interval_ms: Some(self.flush_interval_ms),
+            max_message_bytes: Some(self.max_message_bytes),
+        }
+    }
+}
+
+/// Kafka's rule: 1 to 249 characters from `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
+    let invalid = |why: String| Err(ApiError::new(ErrorCode::InvalidTopic, why));
+    if name.is_empty() || name.len() > MAX_TOPIC_NAME {
+        return invalid(format!(
+            "topic name must be 1 to {MAX_TOPIC_NAME} characters"
+        ));
+    }
+    if name == "." || name == ".." {
+        return invalid(format!("topic name {name:?} is reserved"));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return invalid(format!(
+            "topic name contains {bad:?}; allowed: [a-zA-Z0-9._-]"
+        ));
+    }
+    Ok(())
+}
+
+/// What `topic.json` holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct TopicFile {
+    name: String,
+    settings: TopicSettings,
+}
+
+/// A topic and its open partitions.
+#[derive(Debug)]
+pub struct Topic {
+    pub name: String,
+    pub settings: TopicSettings,
+    pub partitions: Vec<Arc<Partition>>,
+}
+
+/// Every topic of the broker.
+#[derive(Debug)]
+pub struct Topics {
+    root: PathBuf,
+    trash: PathBuf,
+    map: RwLock<HashMap<String, Arc<Topic>>>,
+    /// Serialises create and delete, which do slow file work, so that the
+    /// map lock is only held for the final insert or remove.
+    admin: Mutex<()>,
+    pub defaults: TopicSettings,
+}
+
+impl Topics {
+    /// Opens every committed topic under `data_dir`, removing half-created
+    /// and half-deleted leftovers.
+    pub fn open(data_dir: &Path, defaults: TopicSettings) -> Result<Topics, BrokerError> {
+        let root = data_dir.join("topics");
+        let trash = data_dir.join("trash");
+        for dir in [&root, &trash] {
+            fs::create_dir_all(dir).map_err(|e| BrokerError::io(dir, e))?;
+        }
+        for entry in read_dir(&trash)? {
+            fs::remove_dir_all(&entry).map_err(|e| BrokerError::io(&entry, e))?;
+        }
+        let mut map = HashMap::new();
+        for dir in read_dir(&root)? {
+            let meta_path = dir.join("topic.json");
+            if !meta_path.exists() {
+                warn!(dir = %dir.display(), "removing a topic directory without topic.json (interrupted creation)");
+                fs::remove_dir_all(&dir).map_err(|e| BrokerError::io(&dir, e))?;
+                continue;
+            }
+            let text = fs::read(&meta_path).map_err(|e| BrokerError::io(&meta_path, e))?;
+            let file: TopicFile =
+                serde_json::from_slice(&text).map_err(|e| BrokerError::Metadata {
+                    path: meta_path.clone(),
+                    reason: e.to_string(),
+                })?;
+            let log_config = file
+                .settings
+                .log_config()
+                .map_err(|e| BrokerError::Metadata {
+                    path: meta_path.clone(),
+                    reason: e.message,
+                })?;
+            let partitions =
+                open_partitions(&dir, &file.name, file.settings.partitions, &log_config)?;
+            info!(topic = %file.name, partitions = partitions.len(), "topic loaded");
+            map.insert(
+                file.name.clone(),
+                Arc::new(Topic {
+                    name: file.name,
+                    settings: file.settings,
+                    partitions,
+                }),
+            );
+        }
+        Ok(Topics {
+            root,
+            trash,
+            map: RwLock::new(map),
+            admin: Mutex::new(()),
+            defaults,
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.read().get(name).cloned()
+    }
+
+    /// Every topic, sorted by name.
+    pub fn all(&self) -> Vec<Arc<Topic>> {
+        let mut topics: Vec<_> = self.read().values().cloned().collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        topics
+    }
+
+    /// Every partition of every topic.
+    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        self.read()
+            .values()
+            .flat_map(|t| t.partitions.iter().cloned())
+            .collect()
+    }
+
+    pub fn partition(&self, topic: &str, partition: u32) -> Result<Arc<Partition>, ApiError> {
+        self.get(topic)
+            .and_then(|t| t.partitions.get(partition as usize).cloned())
+            .ok_or_else(|| ApiError::unknown_topic(topic, Some(partition)))
+    }
+
+    /// Creates a topic; blocking file work (directories, preallocation,
+    /// fsyncs).
+    pub fn create(
+        &self,
+        name: &str,
+        partitions: u32,
+        config: &pb::TopicConfig,
+    ) -> Result<Arc<Topic>, ApiError> {
+        validate_topic_name(name)?;
+        if partitions == 0 || partitions > MAX_PARTITIONS {
+            return Err(ApiError::new(
+                ErrorCode::InvalidPartitions,
+                format!("partitions must be 1 to {MAX_PARTITIONS}, got {partitions}"),
+            ));
+        }
+        let settings = self.defaults.with_overrides(partitions, config);
+        let log_config = settings.log_config()?;
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        if self.read().contains_key(name) {
+            return Err(ApiError::new(
+                ErrorCode::TopicAlreadyExists,
+                format!("topic {name} already exists"),
+            ));
+        }
+        let dir = self.root.join(name);
+        let result = (|| {
+            if dir.exists() {
+                fs::remove_dir_all(&dir).map_err(|e| BrokerError::io(&dir, e))?;
+            }
+            fs::create_dir_all(&dir).map_err(|e| BrokerError::io(&dir, e))?;
+            let opened = open_partitions(&dir, name, partitions, &log_config)?;
+            let file = TopicFile {
+                name: name.to_owned(),
+                settings: settings.clone(),
+            };
+            let json = serde_json::to_vec_pretty(&file).map_err(|e| BrokerError::Metadata {
+                path: dir.clone(),
+                reason: e.to_string(),
+            })?;
+            write_atomic(&dir.join("topic.json"), &json)?;
+            sync_dir(&self.root)?;
+            Ok::<_, BrokerError>(opened)
+        })();
+        let partitions = match result {
+            Ok(p) => p,
+            Err(error) => {
+                warn!(topic = name, error = %error_chain(&error), "topic creation failed");
+                let _ = fs::remove_dir_all(&dir);
+                return Err(broker_error_to_api(&error));
+            }
+        };
+        let topic = Arc::new(Topic {
+            name: name.to_owned(),
+            settings,
+            partitions,
+        });
+        self.write().insert(name.to_owned(), topic.clone());
+        info!(
+            topic = name,
+            partitions = topic.partitions.len(),
+            "topic created"
+        );
+        Ok(topic)
+    }
+
+    /// Deletes a topic and its data.
+    pub fn delete(&self, name: &str) -> Result<(), ApiError> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(topic) = self.write().remove(name) else {
+            return Err(ApiError::unknown_topic(name, None));
+        };
+        for partition in &topic.partitions {
+            if let Err(error) = partition.log.close() {
+                warn!(topic = name, partition = partition.index, error = %error_chain(&error), "close before delete failed");
+            }
+            partition.notify_append();
+        }
+        let dir = self.root.join(name);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let doomed = self.trash.join(format!("{name}-{nanos}"));
+        let result = fs::rename(&dir, &doomed)
+            .map_err(|e| BrokerError::io(&dir, e))
+            .and_then(|()| sync_dir(&self.root))
+            .and_then(|()| fs::remove_dir_all(&doomed).map_err(|e| BrokerError::io(&doomed, e)));
+        if let Err(error) = result {
+            warn!(topic = name, error = %error_chain(&error), "removing topic files failed");
+            return Err(broker_error_to_api(&error));
+        }
+        info!(topic = name, "topic deleted");
+        Ok(())
+    }
+
+    /// Flushes and closes every log (clean shutdown).
+    pub fn close_all(&self) {
+        for partition in self.all_partitions() {
+            if let Err(error) = partition.log.close() {
+                warn!(topic = %partition.topic, partition = partition.index, error = %error_chain(&error), "close failed");
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Topic>>> {
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Topic>>> {
+        self.map.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn broker_error_to_api(error: &BrokerError) -> ApiError {
+    let code = match error {
+        BrokerError::Storage { source, .. } => crate::errors::storage_error_code(source),
+        BrokerError::Io { source, .. } if source.raw_os_error() == Some(nix::libc::ENOSPC) => {
+            ErrorCode::DiskFull
+        }
+        _ => ErrorCode::StorageError,
+    };
+    ApiError::new(code, error_chain(error))
+}
+
+fn open_partitions(
+    dir: &Path,
+    topic: &str,
+    count: u32,
+    config: &LogConfig,
+) -> Result<Vec<Arc<Partition>>, BrokerError> {
+    (0..count)
+        .map(|index| {
+            let path = dir.join(index.to_string());
+            let log = PartitionLog::open(&path, config.clone())
+                .map_err(|source| BrokerError::Storage { path, source })?;
+            Ok(Arc::new(Partition::new(topic.to_owned(), index, log)))
+        })
+        .collect()
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, BrokerError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| BrokerError::io(dir, e))? {
+        let entry = entry.map_err(|e| BrokerError::io(dir, e))?;
+        if entry
+            .file_type()
+            .map_err(|e| BrokerError::io(dir, e))?
+            .is_dir()
+        {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names() {
+        for good in ["a", "orders.v1", "A-b_c", &"x".repeat(249)] {
+            assert!(validate_topic_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "ü", &"x".repeat(250)] {
+            assert_eq!(
+                validate_topic_name(bad).unwrap_err().code,
+                ErrorCode::InvalidTopic,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_map_onto_log_config() {
+        let settings = TopicSettings {
+            retention_bytes: -1,
+            retention_ms: 1000,
+            flush_messages: 0,
+            segment_bytes: 1 << 20,
+            max_message_bytes: 1 << 16,
+            ..TopicSettings::default()
+        };
+        let config = settings.log_config().unwrap();
+        assert_eq!(config.retention_bytes, None);
+        assert_eq!(config.retention_ms, Some(1000));
+        assert_eq!(config.flush_messages, None);
+        let bad = TopicSettings {
+            segment_bytes: 10,
+            ..TopicSettings::default()
+        };
+        assert_eq!(bad.log_config().unwrap_err().code, ErrorCode::InvalidConfig);
+    }
+}

@@ -1,0 +1,236 @@
+//! One client connection: a reader and a writer joined in one task.
+//!
+//! The reader decodes frames and calls the handler for each, in read order;
+//! what the handler returns goes into a bounded queue (`max_in_flight`
+//! deep). The writer takes the queue in order, awaits each entry and writes
+//! it. A [`Reply::Later`] future is spawned as its own task the moment it is
+//! queued, so the waits of pipelined requests (flushes, long polls) overlap,
+//! while the queue keeps their responses in request order.
+//!
+//! Ending: the reader stops on end of stream, an unframeable stream, the
+//! idle timeout or shutdown, and drops the queue's sender; the writer then
+//! drains what is queued and returns. If the writer fails (the peer is
+//! gone), the reader is dropped with it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::BytesMut;
+use sluice_protocol::frame::{self, LENGTH_PREFIX_LEN};
+use sluice_protocol::{ErrorCode, RequestHeader};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+
+use crate::config::ServerConfig;
+use crate::handler::{Handler, Reply, Request, Response};
+use crate::transfer::{self, NetworkStats};
+
+/// Smallest and largest read-buffer reservation per read. Growing in steps
+/// means a peer that announces a 64 MiB frame and sends nothing costs us
+/// almost nothing.
+const MIN_READ: usize = 8 * 1024;
+const MAX_READ: usize = 1024 * 1024;
+
+/// A queued response, in request order.
+enum Pending {
+    Ready(Response),
+    Task {
+        correlation_id: u32,
+        task: JoinHandle<Response>,
+    },
+}
+
+pub(crate) struct Connection<H> {
+    pub(crate) stream: TcpStream,
+    pub(crate) peer: SocketAddr,
+    pub(crate) handler: Arc<H>,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) stats: Arc<NetworkStats>,
+    /// Becomes `true` when the server shuts down: stop reading requests.
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+impl<H: Handler> Connection<H> {
+    pub(crate) async fn run(self) {
+        let Connection {
+            stream,
+            peer,
+            handler,
+            config,
+            stats,
+            shutdown,
+        } = self;
+        let (read_half, write_half) = stream.into_split();
+        let (queue, pending) = mpsc::channel(config.max_in_flight.max(1));
+        // Requests read but not yet answered; a connection with any is not idle.
+        let in_flight = Arc::new(AtomicUsize::new(0));
+
+        let reader = Reader {
+            stream: read_half,
+            peer,
+            handler,
+            config: config.clone(),
+            stats: stats.clone(),
+            shutdown,
+            queue,
+            in_flight: in_flight.clone(),
+        };
+        let writer = write_loop(write_half, pending, peer, config, stats, in_flight);
+        tokio::pin!(writer);
+        tokio::select! {
+            () = &mut writer => return,
+            () = reader.run() => {}
+        }
+        writer.await;
+    }
+}
+
+struct Reader<H> {
+    stream: OwnedReadHalf,
+    peer: SocketAddr,
+    handler: Arc<H>,
+    config: Arc<ServerConfig>,
+    stats: Arc<NetworkStats>,
+    shutdown: watch::Receiver<bool>,
+    /// Dropped when the reader returns, which tells the writer to finish.
+    queue: mpsc::Sender<Pending>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl<H: Handler> Reader<H> {
+    async fn run(mut self) {
+        let peer = self.peer;
+        let mut buf = BytesMut::with_capacity(MIN_READ);
+        loop {
+            // Everything already buffered is handled before reading more.
+            loop {
+                match frame::decode_request_frame(&mut buf, self.config.max_frame_bytes) {
+                    Ok(Some((header, body))) => {
+                        if !self.dispatch(header, body).await {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        warn!(%peer, %error, "unframeable request stream; closing connection");
+                        self.stats
+                            .connections_rejected
+                            .fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+            if *self.shutdown.borrow() {
+                return;
+            }
+            let wanted = match buf.get(..LENGTH_PREFIX_LEN) {
+                Some(prefix) => {
+                    let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+                    (LENGTH_PREFIX_LEN + len as usize).saturating_sub(buf.len())
+                }
+                None => MIN_READ,
+            };
+            buf.reserve(wanted.clamp(MIN_READ, MAX_READ));
+            tokio::select! {
+                read = self.stream.read_buf(&mut buf) => match read {
+                    Ok(0) if buf.is_empty() => {
+                        debug!(%peer, "connection closed by peer");
+                        return;
+                    }
+                    Ok(0) => {
+                        warn!(%peer, buffered = buf.len(), "peer closed the connection inside a frame");
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        debug!(%peer, %error, "read failed; closing connection");
+                        return;
+                    }
+                },
+                _ = self.shutdown.changed() => return,
+                () = tokio::time::sleep(self.config.idle_timeout) => {
+                    if self.in_flight.load(Ordering::Acquire) == 0 {
+                        debug!(%peer, "idle timeout; closing connection");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one request and queues its reply. Returns `false` when the
+    /// writer is gone.
+    async fn dispatch(&mut self, header: RequestHeader, body: bytes::Bytes) -> bool {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let correlation_id = header.correlation_id;
+        let reply = match header.api() {
+            Ok(api) => self.handler.handle(Request {
+                header,
+                api,
+                body,
+                peer: self.peer,
+            }),
+            Err(error) => {
+                debug!(peer = %self.peer, api_key = header.api_key, api_version = header.api_version, %error, "rejected request header");
+                Reply::Ready(Response::error(
+                    correlation_id,
+                    error.error_code(),
+                    error.to_string(),
+                ))
+            }
+        };
+        let pending = match reply {
+            Reply::NoResponse => return true,
+            Reply::Ready(response) => Pending::Ready(response),
+            Reply::Later(future) => Pending::Task {
+                correlation_id,
+                task: tokio::spawn(future),
+            },
+        };
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.queue.send(pending).await.is_ok()
+    }
+}
+
+async fn write_loop(
+    mut stream: OwnedWriteHalf,
+    mut pending: mpsc::Receiver<Pending>,
+    peer: SocketAddr,
+    config: Arc<ServerConfig>,
+    stats: Arc<NetworkStats>,
+    in_flight: Arc<AtomicUsize>,
+) {
+    while let Some(next) = pending.recv().await {
+        let response = match next {
+            Pending::Ready(response) => response,
+            Pending::Task {
+                correlation_id,
+                task,
+            } => match task.await {
+                Ok(response) => response,
+                Err(error) => {
+                    warn!(%peer, correlation_id, %error, "request task failed");
+                    Response::error(correlation_id, ErrorCode::Unknown, "internal error")
+                }
+            },
+        };
+        let write = transfer::write_response(&mut stream, &response, config.transfer_mode, &stats);
+        match tokio::time::timeout(config.idle_timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                debug!(%peer, %error, "write failed; closing connection");
+                return;
+            }
+            Err(_) => {
+                warn!(%peer, "peer stopped reading; closing connection");
+                return;
+            }
+        }
+        in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,74 @@
+//! The Sluice TCP server: accepts connections, frames requests, hands them
+//! to a [`Handler`] and writes the responses back in request order, sending
+//! fetch records straight from segment files.
+//!
+//! This crate knows frames and byte transfer, not topics: the broker
+//! implements [`Handler`] and decides what each request means.
+//!
+//! # Layout
+//!
+//! - [`server`] — [`server::run`], the accept loop with its connection-limit
+//!   semaphore and graceful shutdown (modelled on mini-redis).
+//! - `connection`: one task per connection. A reader decodes frames and runs
+//!   each request's synchronous part in read order; a writer awaits the
+//!   completions in that same order and writes the responses.
+//! - [`handler`] — the [`Handler`] trait, [`Request`], [`Reply`] and
+//!   [`Response`] (an encoded head plus the file slices that follow it).
+//! - [`transfer`] — how trailing record bytes leave: [`TransferMode`]
+//!   (`sendfile`, `splice`, `mmap`, `read`) and the per-mode byte counters in
+//!   [`NetworkStats`]. Its `sys` submodule is the only place with `unsafe`.
+//! - [`config`] — [`ServerConfig`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sluice_network::{Handler, NetworkStats, Reply, Request, Response, ServerConfig, server};
+//! use sluice_protocol::{io, pb, ApiRequest, RequestHeader};
+//!
+//! /// Answers every request with an empty ApiVersions response.
+//! struct Echo;
+//! impl Handler for Echo {
+//!     fn handle(&self, request: Request) -> Reply {
+//!         let body = pb::ApiVersionsResponse::default();
+//!         Reply::Ready(Response::message(request.header.correlation_id, &body))
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let stats = Arc::new(NetworkStats::default());
+//! let server = tokio::spawn(server::run(listener, Arc::new(Echo), ServerConfig::default(), stats, async {
+//!     let _ = stopped.await;
+//! }));
+//!
+//! let mut client = tokio::net::TcpStream::connect(addr).await?;
+//! let header = RequestHeader {
+//!     api_key: pb::ApiVersionsRequest::API_KEY.into(),
+//!     api_version: 0,
+//!     correlation_id: 7,
+//!     client_id: String::new(),
+//! };
+//! io::write_request_frame(&mut client, &header, &pb::ApiVersionsRequest {}).await?;
+//! let mut buf = bytes::BytesMut::new();
+//! let (head, _body, _trailing) = io::read_response_frame(&mut client, &mut buf, 1 << 20).await?.unwrap();
+//! assert_eq!(head.correlation_id, 7);
+//!
+//! let _ = stop.send(());
+//! server.await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod config;
+mod connection;
+pub mod handler;
+pub mod server;
+pub mod transfer;
+
+pub use config::ServerConfig;
+pub use handler::{Handler, Reply, Request, Response, ResponseFuture};
+pub use transfer::{NetworkStats, TransferMode};
