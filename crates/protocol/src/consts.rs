@@ -1,7 +1,8 @@
 //! Named values for the magic numbers that protobuf fields carry.
 
-/// `ProduceRequest.acks`: wait for all in-sync replicas. With a single
-/// broker this behaves like [`ACKS_LEADER`].
+/// `ProduceRequest.acks`: answer once the batches are durable. On a single
+/// broker "all replicas" is the one log, so the broker answers after a flush
+/// (fsync) covers the batches; concurrent producers share flushes.
 pub const ACKS_ALL: i32 = -1;
 /// `ProduceRequest.acks`: fire and forget; the broker sends no response.
 pub const ACKS_NONE: i32 = 0;

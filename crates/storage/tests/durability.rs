@@ -158,7 +158,7 @@ fn concurrent_flushes_share_syncs() {
 }
 
 #[test]
-fn message_count_policy_flushes_on_append() {
+fn message_count_policy_asks_for_a_flush() {
     for mode in MODES {
         let dir = tempfile::tempdir().unwrap();
         let config = LogConfig {
@@ -166,14 +166,24 @@ fn message_count_policy_flushes_on_append() {
             ..small_config(mode)
         };
         let log = open(dir.path(), &config);
-        log.append(&batch_of(1, &[b"1", b"2", b"3"])).unwrap();
-        assert_eq!(log.flushed_offset(), 0);
-        log.append(&batch_of(1, &[b"4", b"5"])).unwrap();
+        assert!(
+            !log.append(&batch_of(1, &[b"1", b"2", b"3"]))
+                .unwrap()
+                .flush_due
+        );
+        let info = log.append(&batch_of(1, &[b"4", b"5"])).unwrap();
+        assert!(
+            info.flush_due,
+            "the fifth unflushed message asks for a flush"
+        );
         assert_eq!(
             log.flushed_offset(),
-            5,
-            "the fifth message triggers a flush"
+            0,
+            "the append itself never blocks on a sync"
         );
+        log.flush().unwrap();
+        assert_eq!(log.flushed_offset(), 5);
+        assert!(!log.append(&batch_of(1, &[b"6"])).unwrap().flush_due);
     }
 }
 

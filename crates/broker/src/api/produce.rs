@@ -55,6 +55,15 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
         Err(error) => return fail(error.into()),
     };
     partition.notify_append();
+    if info.flush_due && acks != ACKS_ALL {
+        // The message-count flush policy: sync off the connection task; acks=all waits below.
+        let partition = partition.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = partition.log.flush() {
+                warn!(topic = %partition.topic, partition = partition.index, error = %error_chain(&error), "policy flush failed");
+            }
+        });
+    }
     debug!(topic = %body.topic, partition = body.partition, offset = info.base_offset, last_offset = info.last_offset, peer = %request.peer, "appended");
 
     let response = pb::ProduceResponse {

@@ -21,6 +21,10 @@ pub struct AppendInfo {
     /// Largest batch max-timestamp among the appended batches.
     pub max_timestamp: i64,
     pub log_start_offset: i64,
+    /// The `flush_messages` policy asks for a flush now. The log does not flush inside the
+    /// append (that would put an `msync` on the caller's path); the caller runs
+    /// [`PartitionLog::flush`] where blocking is cheap, e.g. on a blocking thread pool.
+    pub flush_due: bool,
 }
 
 impl PartitionLog {
@@ -32,7 +36,8 @@ impl PartitionLog {
     /// Validates every batch (size, magic, CRC, record count, not a control batch) and, only if
     /// all are valid, appends them in order, assigning offsets by rewriting each baseOffset. The
     /// batches are readable once this returns; they are durable after a flush covering
-    /// `last_offset` (see [`PartitionLog::flush_to`]).
+    /// `last_offset` (see [`PartitionLog::flush_to`]; `flush_due` in the result says when the
+    /// message-count policy wants one).
     pub fn append_batches(&self, batches: &[&[u8]]) -> Result<AppendInfo> {
         let headers = self.validate(batches)?;
         let info = {
@@ -59,15 +64,16 @@ impl PartitionLog {
                 last_offset: end - 1,
                 max_timestamp,
                 log_start_offset: state.log_start_offset,
+                flush_due: false,
             }
         };
         self.note_unflushed();
-        if let Some(limit) = self.config.flush_messages
-            && (info.last_offset + 1 - self.flushed_offset()) as u64 >= limit
-        {
-            self.flush_to(info.last_offset + 1)?;
-        }
-        Ok(info)
+        let unflushed = (info.last_offset + 1 - self.flushed_offset()).max(0) as u64;
+        let flush_due = self
+            .config
+            .flush_messages
+            .is_some_and(|limit| unflushed >= limit);
+        Ok(AppendInfo { flush_due, ..info })
     }
 
     fn validate(&self, batches: &[&[u8]]) -> Result<Vec<BatchHeader>> {
