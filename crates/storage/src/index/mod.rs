@@ -6,16 +6,10 @@
 
 mod file;
 mod offset;
+mod sparse;
 mod time;
 
 pub(crate) use file::IndexFile;
 pub(crate) use offset::{OffsetEntry, OffsetIndex};
+pub(crate) use sparse::Entry;
 pub(crate) use time::{TimeEntry, TimeIndex};
-
-pub(crate) fn offset_entry_size() -> usize {
-    offset::ENTRY_SIZE
-}
-
-pub(crate) fn time_entry_size() -> usize {
-    time::ENTRY_SIZE
-}

@@ -24,12 +24,17 @@ impl Segment {
         let [log_path, index_path, time_path] = paths(dir, base_offset);
         let file = open_log_file(&log_path)?;
         let size = file.metadata().ctx(IoOp::Open, &log_path)?.len();
-        let Some(offset_file) =
-            IndexFile::open_sealed(&index_path, crate::index::offset_entry_size())?
+        let Some(offset_file) = IndexFile::open_sealed(
+            &index_path,
+            <crate::index::OffsetEntry as crate::index::Entry>::SIZE,
+        )?
         else {
             return Ok(None);
         };
-        let Some(time_file) = IndexFile::open_sealed(&time_path, crate::index::time_entry_size())?
+        let Some(time_file) = IndexFile::open_sealed(
+            &time_path,
+            <crate::index::TimeEntry as crate::index::Entry>::SIZE,
+        )?
         else {
             return Ok(None);
         };

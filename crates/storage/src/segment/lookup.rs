@@ -138,7 +138,7 @@ pub(super) fn indexes_consistent(
     max_timestamp: i64,
 ) -> bool {
     let mut prev: Option<crate::index::OffsetEntry> = None;
-    for e in (0..offsets.entries()).filter_map(|i| offsets.entry(i)) {
+    for e in offsets.iter() {
         if e.offset < base_offset || e.offset >= next_offset || e.position >= size {
             return false;
         }
@@ -148,7 +148,7 @@ pub(super) fn indexes_consistent(
         prev = Some(e);
     }
     let mut prev: Option<crate::index::TimeEntry> = None;
-    for e in (0..times.entries()).filter_map(|i| times.entry(i)) {
+    for e in times.iter() {
         if e.offset < base_offset || e.offset >= next_offset || e.timestamp > max_timestamp {
             return false;
         }
