@@ -127,11 +127,27 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 impl Sender {
+    /// The topic's partition count, looked up once. The lookup retries
+    /// retriable failures like a produce request does: when the broker is
+    /// restarting, records wait for it instead of failing.
     async fn partition_count(&mut self, topic: &str) -> Result<u32> {
         if let Some(&n) = self.partition_counts.get(topic) {
             return Ok(n);
         }
-        let meta = self.client.topic(topic).await?;
+        let mut attempt = 0;
+        let meta = loop {
+            match self.client.topic(topic).await {
+                Ok(meta) => break meta,
+                Err(e) if e.is_retriable() && attempt < self.config.retries => {
+                    let backoff = self.backoff(attempt);
+                    tracing::warn!(topic, error = %e, attempt = attempt + 1, ?backoff,
+                        "retrying metadata lookup");
+                    tokio::time::sleep(backoff).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let n = u32::try_from(meta.partitions.len()).unwrap_or(u32::MAX);
         if n == 0 {
             return Err(ClientError::Config(format!(
@@ -241,6 +257,15 @@ impl Sender {
         }
     }
 
+    /// The wait before retry number `attempt` (0-based): doubling from
+    /// `retry_backoff`, capped at `retry_backoff_max`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.config
+            .retry_backoff
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.config.retry_backoff_max)
+    }
+
     fn complete(&mut self, done: Completion) {
         let Completion {
             tp,
@@ -259,11 +284,7 @@ impl Sender {
                 for b in &mut batches {
                     b.attempts += 1;
                 }
-                let backoff = self
-                    .config
-                    .retry_backoff
-                    .saturating_mul(1 << attempt.min(16))
-                    .min(self.config.retry_backoff_max);
+                let backoff = self.backoff(attempt);
                 tracing::warn!(%tp, error = %e, attempt = attempt + 1, ?backoff, "retrying produce");
                 self.acc.retry(&tp, batches, Instant::now() + backoff);
             }

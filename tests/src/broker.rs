@@ -1,0 +1,164 @@
+//! [`Broker`]: one `sluice-broker` process on a loopback port.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::STEP_TIMEOUT;
+use crate::binaries::binary;
+use crate::cli::Sluice;
+
+/// A running broker. Its directory (`data/` and `broker.log`) lives as
+/// long as the value, across [`kill`](Broker::kill) and
+/// [`restart`](Broker::restart); dropping the value kills the process
+/// (SIGKILL) and removes the directory.
+#[derive(Debug)]
+pub struct Broker {
+    /// `None` while killed.
+    child: Option<Child>,
+    addr: SocketAddr,
+    dir: TempDir,
+}
+
+impl Broker {
+    /// Starts a broker on a free port with an empty data directory and
+    /// waits until it accepts connections.
+    pub fn start() -> Broker {
+        let dir = tempfile::Builder::new()
+            .prefix("sluice-e2e-")
+            .tempdir()
+            .expect("create a temporary directory");
+        // The port was free when asked for, but another process may take
+        // it before the broker binds: try a few.
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let addr = free_port();
+            match spawn(dir.path(), addr) {
+                Ok(child) => {
+                    return Broker {
+                        child: Some(child),
+                        addr,
+                        dir,
+                    };
+                }
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("the broker did not start: {last_error}");
+    }
+
+    /// `HOST:PORT`, for `--broker`.
+    pub fn addr(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The end of the broker's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        log_tail(self.dir.path())
+    }
+
+    /// Kills the broker with SIGKILL and reaps it: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Child::kill sends SIGKILL on Unix.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the broker again on the same data directory and port, and
+    /// waits until it accepts connections (recovery is done by then).
+    pub fn restart(&mut self) {
+        self.kill();
+        match spawn(self.dir.path(), self.addr) {
+            Ok(child) => self.child = Some(child),
+            Err(e) => panic!("the broker did not restart: {e}"),
+        }
+    }
+
+    /// A `sluice` command pointed at this broker.
+    pub fn sluice<I, S>(&self, args: I) -> Sluice
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        Sluice::new(&self.addr()).args(args)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Spawns a broker on `dir/data`, logging to `dir/broker.log`, and waits
+/// until it accepts connections on `addr`.
+fn spawn(dir: &Path, addr: SocketAddr) -> Result<Child, String> {
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(dir.join("broker.log"))
+        .map_err(|e| format!("open the broker log: {e}"))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| format!("clone the log handle: {e}"))?;
+    let mut cmd = Command::new(binary("sluice-broker"));
+    cmd.arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--listen")
+        .arg(addr.to_string())
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err);
+    // The broker reads SLUICE_* settings: the tests' environment must not
+    // change it.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("SLUICE_") {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("spawn sluice-broker: {e}"))?;
+
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "broker exited with {status}; log:\n{}",
+                log_tail(dir)
+            ));
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "broker not accepting connections on {addr} after {STEP_TIMEOUT:?}; log:\n{}",
+                log_tail(dir)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn log_tail(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("broker.log")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// A loopback address whose port was free a moment ago.
+fn free_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener
+        .local_addr()
+        .expect("local address of a bound socket")
+}
