@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use nix::fcntl::{Flock, FlockArg};
-use sluice_network::{NetworkStats, server};
+use sluice_network::{Kafka, NetworkStats, server};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,7 +15,11 @@ use crate::api::BrokerHandler;
 use crate::background;
 use crate::config::BrokerConfig;
 use crate::errors::{BrokerError, error_chain};
+use crate::group::Coordinator;
+use crate::group::state::GroupConfig;
+use crate::kafka::KafkaBroker;
 use crate::offsets::OffsetStore;
+use crate::producers::ProducerIds;
 use crate::state::BrokerState;
 use crate::topics::Topics;
 
@@ -35,11 +39,12 @@ impl Broker {
         let opened = tokio::task::spawn_blocking(move || {
             let topics = Topics::open(&open_config.data_dir, open_config.topic_defaults.clone())?;
             let offsets = OffsetStore::open(&open_config.data_dir)?;
-            Ok::<_, BrokerError>((topics, offsets))
+            let producer_ids = ProducerIds::open(&open_config.data_dir)?;
+            Ok::<_, BrokerError>((topics, offsets, producer_ids))
         })
         .await
         .map_err(|e| BrokerError::Task(e.to_string()))??;
-        let (topics, offsets) = opened;
+        let (topics, offsets, producer_ids) = opened;
 
         let listener =
             TcpListener::bind(&config.listen)
@@ -52,11 +57,36 @@ impl Broker {
             addr: config.listen.clone(),
             source,
         })?;
+        let kafka_listener = match &config.kafka_listen {
+            Some(addr) => {
+                let listener =
+                    TcpListener::bind(addr)
+                        .await
+                        .map_err(|source| BrokerError::Bind {
+                            addr: addr.clone(),
+                            source,
+                        })?;
+                let local = listener.local_addr().map_err(|source| BrokerError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+                Some((listener, local))
+            }
+            None => None,
+        };
         let server_config = config.server_config();
+        let groups = Coordinator::new(GroupConfig {
+            initial_rebalance_delay: std::time::Duration::from_millis(
+                config.group_initial_rebalance_delay_ms,
+            ),
+            ..GroupConfig::default()
+        });
         let state = Arc::new(BrokerState {
             config,
             topics,
             offsets,
+            groups,
+            producer_ids,
             stopping: stopping.clone(),
         });
         let stats = Arc::new(NetworkStats::default());
@@ -70,10 +100,35 @@ impl Broker {
                 let _ = server_stop.wait_for(|stop| *stop).await;
             },
         ));
+        // The Kafka listener shares the stats (so its fetch bytes are counted
+        // per transfer mode with the native ones), the limits and shutdown.
+        let mut kafka_server = None;
+        let mut kafka_addr = None;
+        if let Some((listener, local)) = kafka_listener {
+            let mut kafka_stop = stopping.clone();
+            kafka_server = Some(tokio::spawn(server::serve(
+                listener,
+                Arc::new(Kafka::new(Arc::new(KafkaBroker::new(state.clone())))),
+                state.config.server_config(),
+                stats.clone(),
+                async move {
+                    let _ = kafka_stop.wait_for(|stop| *stop).await;
+                },
+            )));
+            kafka_addr = Some(local);
+            info!(addr = %local, "Kafka listener started");
+        }
+        let timer_state = state.clone();
+        let timer_stop = stopping.clone();
+        let group_timers =
+            tokio::spawn(async move { timer_state.groups.run_timers(timer_stop).await });
         let background = tokio::spawn(background::run(state.clone(), stopping));
         info!(addr = %local_addr, data_dir = %data_dir.display(), transfer_mode = %state.config.transfer_mode, "broker started");
         Ok(BrokerHandle {
             local_addr,
+            kafka_addr,
+            kafka_server,
+            group_timers,
             stats,
             stop,
             server,
@@ -88,6 +143,11 @@ impl Broker {
 #[derive(Debug)]
 pub struct BrokerHandle {
     local_addr: SocketAddr,
+    /// Where the Kafka listener listens, when it is on.
+    kafka_addr: Option<SocketAddr>,
+    kafka_server: Option<JoinHandle<()>>,
+    /// Group coordinator timers; on shutdown they answer waiting joins.
+    group_timers: JoinHandle<()>,
     stats: Arc<NetworkStats>,
     /// Sending `true` starts shutdown: the server stops accepting and
     /// reading, long polls answer, the background loop ends.
@@ -106,7 +166,13 @@ impl BrokerHandle {
         self.local_addr
     }
 
-    /// Network counters, including bytes sent per transfer mode.
+    /// The address of the Kafka listener, if it is on.
+    pub fn kafka_addr(&self) -> Option<SocketAddr> {
+        self.kafka_addr
+    }
+
+    /// Network counters of both listeners, including bytes sent per
+    /// transfer mode.
     pub fn stats(&self) -> &Arc<NetworkStats> {
         &self.stats
     }
@@ -122,8 +188,17 @@ impl BrokerHandle {
     pub async fn shutdown(self) -> Result<(), BrokerError> {
         info!("broker shutting down");
         self.stop.send_replace(true);
+        // Waiting joins are answered first, so connections can drain.
+        if let Err(error) = self.group_timers.await {
+            warn!(%error, "group timer task failed");
+        }
         if let Err(error) = self.server.await {
             warn!(%error, "server task failed");
+        }
+        if let Some(kafka) = self.kafka_server
+            && let Err(error) = kafka.await
+        {
+            warn!(%error, "Kafka server task failed");
         }
         if let Err(error) = self.background.await {
             warn!(%error, "background task failed");
@@ -161,6 +236,9 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     // A machine-readable line for scripts and tests that start the binary
     // with port 0.
     println!("sluice-broker listening on {}", broker.local_addr());
+    if let Some(addr) = broker.kafka_addr() {
+        println!("sluice-broker kafka listening on {addr}");
+    }
     tokio::select! {
         _ = interrupt.recv() => info!("SIGINT received"),
         _ = terminate.recv() => info!("SIGTERM received"),

@@ -34,6 +34,17 @@ pub struct BrokerConfig {
     pub data_dir: PathBuf,
     /// `HOST:PORT` to listen on; port 0 picks a free port.
     pub listen: String,
+    /// `HOST:PORT` of the Kafka-protocol listener; `None` (the default)
+    /// serves only the native protocol. 127.0.0.1:9092 is the conventional
+    /// choice.
+    pub kafka_listen: Option<String>,
+    /// `HOST:PORT` the Kafka listener tells clients to connect to (Metadata,
+    /// FindCoordinator), like Kafka's `advertised.listeners`; `None` (the
+    /// default) answers with the address each client connected to.
+    pub kafka_advertise: Option<String>,
+    /// How long the first rebalance of an empty Kafka consumer group waits
+    /// for more members (Kafka's `group.initial.rebalance.delay.ms`).
+    pub group_initial_rebalance_delay_ms: u64,
     pub transfer_mode: TransferMode,
     pub log_format: LogFormat,
     /// Create an unknown topic (with the default settings) on first produce.
@@ -58,6 +69,9 @@ impl Default for BrokerConfig {
         BrokerConfig {
             data_dir: PathBuf::from("./sluice-data"),
             listen: "127.0.0.1:9393".to_owned(),
+            kafka_listen: None,
+            kafka_advertise: None,
+            group_initial_rebalance_delay_ms: 3000,
             transfer_mode: TransferMode::Sendfile,
             log_format: LogFormat::Human,
             auto_create_topics: false,
@@ -144,6 +158,18 @@ impl BrokerConfig {
         let config = BrokerConfig {
             data_dir: cli.data_dir.or(file.data_dir).unwrap_or(d.data_dir),
             listen: cli.listen.or(file.listen).unwrap_or(d.listen),
+            kafka_listen: cli
+                .kafka_listen
+                .or(file.kafka_listen)
+                .filter(|addr| !addr.is_empty()),
+            kafka_advertise: cli
+                .kafka_advertise
+                .or(file.kafka_advertise)
+                .filter(|addr| !addr.is_empty()),
+            group_initial_rebalance_delay_ms: cli
+                .group_initial_rebalance_delay_ms
+                .or(file.group_initial_rebalance_delay_ms)
+                .unwrap_or(d.group_initial_rebalance_delay_ms),
             transfer_mode,
             log_format: cli.log_format.or(file.log_format).unwrap_or(d.log_format),
             auto_create_topics: cli
@@ -183,11 +209,26 @@ impl BrokerConfig {
         if config.max_connections == 0 || config.max_in_flight == 0 {
             anyhow::bail!("max-connections and max-in-flight must be at least 1");
         }
+        if let Some(addr) = &config.kafka_advertise
+            && split_host_port(addr).is_none()
+        {
+            anyhow::bail!("kafka-advertise must be HOST:PORT, got {addr:?}");
+        }
         if config.max_frame_bytes < 1024 {
             anyhow::bail!("max-frame-bytes must be at least 1024");
         }
         Ok(config)
     }
+}
+
+/// `HOST:PORT` split at the last colon (`[::1]:9092` gives `::1`).
+pub fn split_host_port(addr: &str) -> Option<(String, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_owned(), port.parse().ok()?))
 }
 
 /// Command-line flags; each also reads the `SLUICE_*` variable named in its
@@ -204,6 +245,15 @@ pub struct Cli {
     /// Listen address HOST:PORT [default: 127.0.0.1:9393].
     #[arg(long, env = "SLUICE_LISTEN")]
     pub listen: Option<String>,
+    /// Also serve the Kafka protocol on HOST:PORT (conventionally 127.0.0.1:9092) [default: off].
+    #[arg(long, env = "SLUICE_KAFKA_LISTEN")]
+    pub kafka_listen: Option<String>,
+    /// HOST:PORT Kafka clients are told to connect to [default: the address they used].
+    #[arg(long, env = "SLUICE_KAFKA_ADVERTISE")]
+    pub kafka_advertise: Option<String>,
+    /// Initial rebalance delay of an empty Kafka consumer group [default: 3000].
+    #[arg(long, env = "SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS")]
+    pub group_initial_rebalance_delay_ms: Option<u64>,
     /// How fetch records are sent: sendfile, splice, mmap or read [default: sendfile].
     #[arg(long, env = "SLUICE_TRANSFER_MODE")]
     pub transfer_mode: Option<String>,
@@ -275,6 +325,9 @@ pub struct Cli {
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<String>,
+    pub kafka_listen: Option<String>,
+    pub kafka_advertise: Option<String>,
+    pub group_initial_rebalance_delay_ms: Option<u64>,
     pub transfer_mode: Option<String>,
     pub log_format: Option<LogFormat>,
     pub auto_create_topics: Option<bool>,
@@ -356,6 +409,34 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("./sluice-data"));
         assert_eq!(config.transfer_mode, TransferMode::Sendfile);
         assert!(!config.auto_create_topics);
+        assert_eq!(config.kafka_listen, None);
+        assert_eq!(config.group_initial_rebalance_delay_ms, 3000);
+    }
+
+    #[test]
+    fn kafka_listener_from_flag_or_file() {
+        let file = FileConfig::parse(
+            "kafka_listen = \"127.0.0.1:9092\"\ngroup_initial_rebalance_delay_ms = 10",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from(["sluice-broker"]).unwrap();
+        let config = BrokerConfig::merge(cli, file).unwrap();
+        assert_eq!(config.kafka_listen.as_deref(), Some("127.0.0.1:9092"));
+        assert_eq!(config.group_initial_rebalance_delay_ms, 10);
+        let cli = Cli::try_parse_from(["sluice-broker", "--kafka-listen", "127.0.0.1:0"]).unwrap();
+        let config = BrokerConfig::merge(cli, FileConfig::default()).unwrap();
+        assert_eq!(config.kafka_listen.as_deref(), Some("127.0.0.1:0"));
+        let cli = Cli::try_parse_from(["sluice-broker", "--kafka-advertise", "nope"]).unwrap();
+        assert!(BrokerConfig::merge(cli, FileConfig::default()).is_err());
+        assert_eq!(
+            split_host_port("[::1]:9092"),
+            Some(("::1".to_owned(), 9092))
+        );
+        assert_eq!(
+            split_host_port("kafka.example:19092"),
+            Some(("kafka.example".to_owned(), 19092))
+        );
+        assert_eq!(split_host_port(":1"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The Sluice broker: topics of partition logs served over the native
-//! protocol, with produce acknowledgements by `acks`, long-poll fetches sent
-//! zero-copy from segment files, and durable consumer group offsets.
+//! protocol and, optionally, the Kafka protocol, with produce
+//! acknowledgements by `acks`, long-poll fetches sent zero-copy from
+//! segment files, and durable consumer group offsets.
 //!
 //! # Layout
 //!
@@ -10,6 +11,13 @@
 //!   file > defaults.
 //! - `api`: one module per request type behind one dispatch,
 //!   [`api::BrokerHandler`], the `sluice_network::Handler` of the broker.
+//! - [`kafka`] — the Kafka listener's handler, [`kafka::KafkaBroker`] (the
+//!   `sluice_network::KafkaHandler`), one module per api family.
+//! - [`group`] — the Kafka consumer group coordinator: plain state machine
+//!   ([`group::state`]) and its async shell (timers, waiting requests).
+//! - [`producers`] — idempotent producers: durable producer ids and the
+//!   per-partition sequence state.
+//! - `long_poll`: the fetch wait shared by both protocols.
 //! - [`topics`] — the topic registry, its on-disk layout and recovery;
 //!   [`partition`] — a log plus the append signal long polls wait on.
 //! - [`offsets`] — committed consumer group offsets in an internal log.
@@ -44,9 +52,13 @@ mod background;
 pub mod broker;
 pub mod config;
 pub mod errors;
+pub mod group;
+pub mod kafka;
+mod long_poll;
 pub mod offsets;
 pub mod partition;
 mod persist;
+pub mod producers;
 pub mod state;
 pub mod topics;
 

@@ -129,6 +129,19 @@ impl OffsetStore {
         out
     }
 
+    /// Every group with at least one commit, sorted.
+    pub fn groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self.lock().keys().map(|k| k.group.clone()).collect();
+        groups.sort();
+        groups.dedup();
+        groups
+    }
+
+    /// Whether `group` has any commit.
+    pub fn has_group(&self, group: &str) -> bool {
+        self.lock().keys().any(|k| k.group == group)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<OffsetKey, Committed>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }

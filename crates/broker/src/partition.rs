@@ -1,7 +1,12 @@
-//! One partition: its log and the signal long polls wait on.
+//! One partition: its log, the signal long polls wait on, and the state of
+//! its idempotent producers.
+
+use std::sync::{Mutex, MutexGuard};
 
 use sluice_storage::PartitionLog;
 use tokio::sync::watch;
+
+use crate::producers::ProducerStates;
 
 /// A partition log plus a `watch` of its log end offset. Every append
 /// publishes the new end, which wakes the fetches waiting for data without
@@ -14,17 +19,29 @@ pub struct Partition {
     /// The log end offset after the latest append. Receivers are created by
     /// waiting fetches and dropped when they answer.
     appended: watch::Sender<i64>,
+    /// Held across check, append and record of an idempotent batch, so the
+    /// sequence check and the write are one step for concurrent producers.
+    producers: Mutex<ProducerStates>,
 }
 
 impl Partition {
+    /// Wraps an opened log; rebuilds the producer state from its last
+    /// segments (blocking: reads batch headers).
     pub fn new(topic: String, index: u32, log: PartitionLog) -> Partition {
         let (appended, _) = watch::channel(log.log_end_offset());
+        let producers = Mutex::new(ProducerStates::recover(&log));
         Partition {
             topic,
             index,
             log,
             appended,
+            producers,
         }
+    }
+
+    /// The idempotent producer state, locked.
+    pub fn producers(&self) -> MutexGuard<'_, ProducerStates> {
+        self.producers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Tells waiting fetches that the log grew.

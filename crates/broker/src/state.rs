@@ -3,7 +3,9 @@
 use tokio::sync::watch;
 
 use crate::config::BrokerConfig;
+use crate::group::Coordinator;
 use crate::offsets::OffsetStore;
+use crate::producers::ProducerIds;
 use crate::topics::Topics;
 
 #[derive(Debug)]
@@ -11,6 +13,11 @@ pub struct BrokerState {
     pub config: BrokerConfig,
     pub topics: Topics,
     pub offsets: OffsetStore,
+    /// Consumer groups of the Kafka listener (membership in memory; their
+    /// commits go to `offsets`).
+    pub groups: Coordinator,
+    /// Idempotent producer ids (Kafka InitProducerId).
+    pub producer_ids: ProducerIds,
     /// Becomes `true` when shutdown starts: long polls answer at once.
     pub stopping: watch::Receiver<bool>,
 }

@@ -17,8 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::BytesMut;
-use sluice_protocol::frame::{self, LENGTH_PREFIX_LEN};
-use sluice_protocol::{ErrorCode, RequestHeader};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -27,8 +25,12 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use crate::config::ServerConfig;
-use crate::handler::{Handler, Reply, Request, Response};
+use crate::handler::{Reply, Response};
+use crate::protocol::{Endpoints, Protocol};
 use crate::transfer::{self, NetworkStats};
+
+/// Size of the length prefix every frame of every protocol starts with.
+const LENGTH_PREFIX_LEN: usize = 4;
 
 /// Smallest and largest read-buffer reservation per read. Growing in steps
 /// means a peer that announces a 64 MiB frame and sends nothing costs us
@@ -37,30 +39,30 @@ const MIN_READ: usize = 8 * 1024;
 const MAX_READ: usize = 1024 * 1024;
 
 /// A queued response, in request order.
-enum Pending {
+enum Pending<T> {
     Ready(Response),
     Task {
-        correlation_id: u32,
+        ticket: T,
         task: JoinHandle<Response>,
     },
 }
 
-pub(crate) struct Connection<H> {
+pub(crate) struct Connection<P> {
     pub(crate) stream: TcpStream,
-    pub(crate) peer: SocketAddr,
-    pub(crate) handler: Arc<H>,
+    pub(crate) endpoints: Endpoints,
+    pub(crate) protocol: Arc<P>,
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) stats: Arc<NetworkStats>,
     /// Becomes `true` when the server shuts down: stop reading requests.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
-impl<H: Handler> Connection<H> {
+impl<P: Protocol> Connection<P> {
     pub(crate) async fn run(self) {
         let Connection {
             stream,
-            peer,
-            handler,
+            endpoints,
+            protocol,
             config,
             stats,
             shutdown,
@@ -70,17 +72,20 @@ impl<H: Handler> Connection<H> {
         // Requests read but not yet answered; a connection with any is not idle.
         let in_flight = Arc::new(AtomicUsize::new(0));
 
+        let peer = endpoints.peer;
         let reader = Reader {
             stream: read_half,
-            peer,
-            handler,
+            endpoints,
+            protocol: protocol.clone(),
             config: config.clone(),
             stats: stats.clone(),
             shutdown,
             queue,
             in_flight: in_flight.clone(),
         };
-        let writer = write_loop(write_half, pending, peer, config, stats, in_flight);
+        let writer = write_loop(
+            write_half, pending, &*protocol, peer, config, stats, in_flight,
+        );
         tokio::pin!(writer);
         tokio::select! {
             () = &mut writer => return,
@@ -90,28 +95,33 @@ impl<H: Handler> Connection<H> {
     }
 }
 
-struct Reader<H> {
+struct Reader<P: Protocol> {
     stream: OwnedReadHalf,
-    peer: SocketAddr,
-    handler: Arc<H>,
+    endpoints: Endpoints,
+    protocol: Arc<P>,
     config: Arc<ServerConfig>,
     stats: Arc<NetworkStats>,
     shutdown: watch::Receiver<bool>,
     /// Dropped when the reader returns, which tells the writer to finish.
-    queue: mpsc::Sender<Pending>,
+    queue: mpsc::Sender<Pending<P::Ticket>>,
     in_flight: Arc<AtomicUsize>,
 }
 
-impl<H: Handler> Reader<H> {
+impl<P: Protocol> Reader<P> {
     async fn run(mut self) {
-        let peer = self.peer;
+        let peer = self.endpoints.peer;
         let mut buf = BytesMut::with_capacity(MIN_READ);
         loop {
             // Everything already buffered is handled before reading more.
             loop {
-                match frame::decode_request_frame(&mut buf, self.config.max_frame_bytes) {
-                    Ok(Some((header, body))) => {
-                        if !self.dispatch(header, body).await {
+                let next = self.protocol.next_request(
+                    &mut buf,
+                    self.config.max_frame_bytes,
+                    self.endpoints,
+                );
+                match next {
+                    Ok(Some((ticket, reply))) => {
+                        if !self.queue_reply(ticket, reply).await {
                             return;
                         }
                     }
@@ -163,32 +173,15 @@ impl<H: Handler> Reader<H> {
         }
     }
 
-    /// Handles one request and queues its reply. Returns `false` when the
-    /// writer is gone.
-    async fn dispatch(&mut self, header: RequestHeader, body: bytes::Bytes) -> bool {
+    /// Queues the reply of one request. Returns `false` when the writer is
+    /// gone.
+    async fn queue_reply(&mut self, ticket: P::Ticket, reply: Reply) -> bool {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let correlation_id = header.correlation_id;
-        let reply = match header.api() {
-            Ok(api) => self.handler.handle(Request {
-                header,
-                api,
-                body,
-                peer: self.peer,
-            }),
-            Err(error) => {
-                debug!(peer = %self.peer, api_key = header.api_key, api_version = header.api_version, %error, "rejected request header");
-                Reply::Ready(Response::error(
-                    correlation_id,
-                    error.error_code(),
-                    error.to_string(),
-                ))
-            }
-        };
         let pending = match reply {
             Reply::NoResponse => return true,
             Reply::Ready(response) => Pending::Ready(response),
             Reply::Later(future) => Pending::Task {
-                correlation_id,
+                ticket,
                 task: tokio::spawn(future),
             },
         };
@@ -197,9 +190,10 @@ impl<H: Handler> Reader<H> {
     }
 }
 
-async fn write_loop(
+async fn write_loop<P: Protocol>(
     mut stream: OwnedWriteHalf,
-    mut pending: mpsc::Receiver<Pending>,
+    mut pending: mpsc::Receiver<Pending<P::Ticket>>,
+    protocol: &P,
     peer: SocketAddr,
     config: Arc<ServerConfig>,
     stats: Arc<NetworkStats>,
@@ -208,14 +202,14 @@ async fn write_loop(
     while let Some(next) = pending.recv().await {
         let response = match next {
             Pending::Ready(response) => response,
-            Pending::Task {
-                correlation_id,
-                task,
-            } => match task.await {
+            Pending::Task { ticket, task } => match task.await {
                 Ok(response) => response,
                 Err(error) => {
-                    warn!(%peer, correlation_id, %error, "request task failed");
-                    Response::error(correlation_id, ErrorCode::Unknown, "internal error")
+                    warn!(%peer, %error, "request task failed");
+                    match protocol.task_failed(ticket) {
+                        Some(response) => response,
+                        None => return,
+                    }
                 }
             },
         };

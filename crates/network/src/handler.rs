@@ -53,19 +53,44 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-/// A response ready to be written: the encoded frame head (length,
-/// correlation id, body length, protobuf body) and the file slices whose
-/// bytes follow it. The slice lengths were fixed when the response was
-/// built and are part of `frame_len`.
+/// One piece of a response, written in order: bytes from memory, or a
+/// file slice sent with the server's [`crate::TransferMode`].
+#[derive(Debug, Clone)]
+pub enum Part {
+    Bytes(Bytes),
+    /// Record bytes straight from a segment file. The length was fixed when
+    /// the response was built and is already counted in the frame's size.
+    File(FileSlice),
+}
+
+impl Part {
+    /// Bytes this part puts on the wire.
+    pub fn len(&self) -> u64 {
+        match self {
+            Part::Bytes(bytes) => bytes.len() as u64,
+            Part::File(slice) => slice.len,
+        }
+    }
+
+    /// True when the part puts nothing on the wire.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A response ready to be written: its parts, in wire order. Native
+/// responses are a head (length, correlation id, body length, protobuf
+/// body) followed by the file slices of a fetch; Kafka fetch responses
+/// alternate encoded bytes and file slices. Either way the whole frame,
+/// size prefix included, is the concatenation of the parts.
 #[derive(Debug, Clone)]
 pub struct Response {
-    head: Bytes,
-    trailing: Vec<FileSlice>,
+    parts: Vec<Part>,
 }
 
 impl Response {
     /// A response whose frame carries `body` followed by the bytes of
-    /// `trailing`, in order (a fetch response).
+    /// `trailing`, in order (a native fetch response).
     pub fn with_trailing(
         correlation_id: u32,
         body: &impl prost::Message,
@@ -78,14 +103,14 @@ impl Response {
         })?;
         let mut head = BytesMut::new();
         frame::encode_response_head(correlation_id, body, trailing_len, &mut head)?;
-        Ok(Response {
-            head: head.freeze(),
-            trailing,
-        })
+        let mut parts = Vec::with_capacity(1 + trailing.len());
+        parts.push(Part::Bytes(head.freeze()));
+        parts.extend(trailing.into_iter().map(Part::File));
+        Ok(Response { parts })
     }
 
-    /// A response with only a protobuf body. A body too large for a frame
-    /// (over 4 GiB) becomes an `UNKNOWN` error response.
+    /// A native response with only a protobuf body. A body too large for a
+    /// frame (over 4 GiB) becomes an `UNKNOWN` error response.
     pub fn message(correlation_id: u32, body: &impl prost::Message) -> Response {
         Self::with_trailing(correlation_id, body, Vec::new()).unwrap_or_else(|error| {
             Response::error(
@@ -96,8 +121,8 @@ impl Response {
         })
     }
 
-    /// An `ErrorResponse`: decodes as any typed response with `error_code`
-    /// set (see `docs/protocol.md`, *Uniform response prefix*).
+    /// A native `ErrorResponse`: decodes as any typed response with
+    /// `error_code` set (see `docs/protocol.md`, *Uniform response prefix*).
     pub fn error(correlation_id: u32, code: ErrorCode, message: impl Into<String>) -> Response {
         let body = pb::ErrorResponse {
             error_code: code as i32,
@@ -112,25 +137,35 @@ impl Response {
             head.put_u32(correlation_id);
             head.put_u32(0);
         }
+        Response::bytes(head.freeze())
+    }
+
+    /// A response that is one encoded frame.
+    pub fn bytes(frame: Bytes) -> Response {
         Response {
-            head: head.freeze(),
-            trailing: Vec::new(),
+            parts: vec![Part::Bytes(frame)],
         }
     }
 
-    /// The frame head, body included.
-    pub fn head(&self) -> &[u8] {
-        &self.head
+    /// A response made of `parts`, written in order; together they must be
+    /// exactly one frame of the connection's protocol.
+    pub fn from_parts(parts: Vec<Part>) -> Response {
+        Response { parts }
     }
 
-    /// The slices sent after the head.
-    pub fn trailing(&self) -> &[FileSlice] {
-        &self.trailing
+    /// The parts, in wire order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
     }
 
-    /// Sum of the trailing slices' lengths.
-    pub fn trailing_len(&self) -> u64 {
-        self.trailing.iter().map(|s| s.len).sum()
+    /// Bytes the whole response puts on the wire.
+    pub fn len(&self) -> u64 {
+        self.parts.iter().map(Part::len).sum()
+    }
+
+    /// True when the response puts nothing on the wire.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -7,13 +7,20 @@
 //!
 //! # Layout
 //!
-//! - [`server`] — [`server::run`], the accept loop with its connection-limit
-//!   semaphore and graceful shutdown (modelled on mini-redis).
-//! - `connection`: one task per connection. A reader decodes frames and runs
-//!   each request's synchronous part in read order; a writer awaits the
-//!   completions in that same order and writes the responses.
+//! - [`server`] — [`server::serve`] (any [`Protocol`]) and [`server::run`]
+//!   (the native one), the accept loop with its connection-limit semaphore
+//!   and graceful shutdown (modelled on mini-redis).
+//! - `connection`: one task per connection, generic over the protocol. A
+//!   reader cuts frames and runs each request's synchronous part in read
+//!   order; a writer awaits the completions in that same order and writes
+//!   the responses.
+//! - [`protocol`] — the [`Protocol`] trait (framing and dispatch) and
+//!   [`Native`], Sluice's own protocol answered by a [`Handler`].
+//! - [`kafka`] — [`Kafka`], the Kafka wire protocol answered by a
+//!   [`KafkaHandler`], and the Kafka response encoders (the fetch one sends
+//!   its records through the same transfer path).
 //! - [`handler`] — the [`Handler`] trait, [`Request`], [`Reply`] and
-//!   [`Response`] (an encoded head plus the file slices that follow it).
+//!   [`Response`] (its [`Part`]s: encoded bytes and file slices, in order).
 //! - [`transfer`] — how trailing record bytes leave: [`TransferMode`]
 //!   (`sendfile`, `splice`, `mmap`, `read`) and the per-mode byte counters in
 //!   [`NetworkStats`]. Its `sys` submodule is the only place with `unsafe`.
@@ -66,9 +73,13 @@
 pub mod config;
 mod connection;
 pub mod handler;
+pub mod kafka;
+pub mod protocol;
 pub mod server;
 pub mod transfer;
 
 pub use config::ServerConfig;
-pub use handler::{Handler, Reply, Request, Response, ResponseFuture};
+pub use handler::{Handler, Part, Reply, Request, Response, ResponseFuture};
+pub use kafka::{Kafka, KafkaHandler, KafkaRequest};
+pub use protocol::{Endpoints, Native, Protocol, Unframeable};
 pub use transfer::{NetworkStats, TransferMode};

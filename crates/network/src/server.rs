@@ -18,18 +18,37 @@ use tracing::{debug, error, info, warn};
 use crate::config::ServerConfig;
 use crate::connection::Connection;
 use crate::handler::Handler;
+use crate::protocol::{Endpoints, Native, Protocol};
 use crate::transfer::NetworkStats;
 
-/// Serves `listener` until `shutdown` completes, then stops accepting, lets
-/// every connection finish the requests it has read (up to
+/// Serves the native protocol on `listener` with `handler`; see [`serve`].
+pub async fn run<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    config: ServerConfig,
+    stats: Arc<NetworkStats>,
+    shutdown: impl Future,
+) {
+    serve(
+        listener,
+        Arc::new(Native::new(handler)),
+        config,
+        stats,
+        shutdown,
+    )
+    .await;
+}
+
+/// Serves `protocol` on `listener` until `shutdown` completes, then stops
+/// accepting, lets every connection finish the requests it has read (up to
 /// `config.shutdown_grace`) and returns.
 ///
 /// Never fails: accept errors (such as running out of file descriptors) are
 /// logged and retried after a short pause, and a broken connection only
 /// ends its own task.
-pub async fn run<H: Handler>(
+pub async fn serve<P: Protocol>(
     listener: TcpListener,
-    handler: Arc<H>,
+    protocol: Arc<P>,
     config: ServerConfig,
     stats: Arc<NetworkStats>,
     shutdown: impl Future,
@@ -61,13 +80,20 @@ pub async fn run<H: Handler>(
             if let Err(err) = stream.set_nodelay(true) {
                 warn!(%peer, error = %err, "could not set TCP_NODELAY");
             }
+            let local = match stream.local_addr() {
+                Ok(local) => local,
+                Err(err) => {
+                    debug!(%peer, error = %err, "connection gone before it was served");
+                    continue;
+                }
+            };
             stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
             stats.connections_open.fetch_add(1, Ordering::Relaxed);
             debug!(%peer, "connection accepted");
             let connection = Connection {
                 stream,
-                peer,
-                handler: handler.clone(),
+                endpoints: Endpoints { peer, local },
+                protocol: protocol.clone(),
                 config: config.clone(),
                 stats: stats.clone(),
                 shutdown: notify_shutdown.subscribe(),

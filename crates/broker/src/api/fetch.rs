@@ -12,19 +12,16 @@
 //! deadline or shutdown, looks again, and answers as soon as `min_bytes` are
 //! available or the wait is over.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use sluice_network::{Reply, Request, Response};
 use sluice_protocol::{ErrorCode, pb};
 use sluice_storage::{FileSlice, StorageError};
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use crate::errors::ApiError;
+use crate::long_poll::long_poll;
 use crate::partition::Partition;
 use crate::state::BrokerState;
 
@@ -32,8 +29,6 @@ use crate::state::BrokerState;
 const DEFAULT_MAX_BYTES: u32 = 50 << 20;
 /// Partition `max_bytes` when the client leaves it 0.
 const DEFAULT_PARTITION_MAX_BYTES: u32 = 1 << 20;
-/// Longest long poll honoured.
-const MAX_WAIT: Duration = Duration::from_secs(300);
 /// Room left in a frame for the protobuf body.
 const BODY_RESERVE: usize = 1 << 20;
 
@@ -67,7 +62,7 @@ pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
         })
         .collect();
     // Subscribed before the first look: see the module comment.
-    let mut signals: Vec<watch::Receiver<i64>> = targets
+    let signals: Vec<watch::Receiver<i64>> = targets
         .iter()
         .filter_map(|t| t.partition.as_ref().ok().map(|p| p.subscribe()))
         .collect();
@@ -77,22 +72,16 @@ pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
     if first.bytes >= min_bytes || body.max_wait_ms == 0 || first.has_error || signals.is_empty() {
         return Reply::Ready(first.into_response(correlation_id));
     }
-    let wait = Duration::from_millis(body.max_wait_ms.into()).min(MAX_WAIT);
-    let mut stopping = state.stopping.clone();
+    let wait = Duration::from_millis(body.max_wait_ms.into());
+    let stopping = state.stopping.clone();
     Reply::Later(Box::pin(async move {
-        let deadline = Instant::now() + wait;
-        loop {
-            tokio::select! {
-                () = any_changed(&mut signals) => {}
-                () = tokio::time::sleep_until(deadline) => break,
-                _ = stopping.wait_for(|stop| *stop) => break,
-            }
+        long_poll(signals, wait, stopping, || {
             let built = build(&targets, max_bytes);
-            if built.bytes >= min_bytes {
-                return built.into_response(correlation_id);
-            }
-        }
-        build(&targets, max_bytes).into_response(correlation_id)
+            let enough = built.bytes >= min_bytes;
+            (built, enough)
+        })
+        .await
+        .into_response(correlation_id)
     }))
 }
 
@@ -185,31 +174,4 @@ fn build(targets: &[Target], max_bytes: u32) -> Built {
         built.body.partitions.push(out);
     }
     built
-}
-
-/// Completes when any receiver sees a new value (or its sender is gone, in
-/// which case it is dropped from the list so it cannot spin).
-async fn any_changed(signals: &mut Vec<watch::Receiver<i64>>) {
-    if signals.is_empty() {
-        return std::future::pending().await;
-    }
-    {
-        let mut waits: Vec<Pin<Box<dyn Future<Output = bool> + Send + '_>>> = signals
-            .iter_mut()
-            .map(|rx| {
-                Box::pin(async move { rx.changed().await.is_ok() })
-                    as Pin<Box<dyn Future<Output = bool> + Send>>
-            })
-            .collect();
-        std::future::poll_fn(|cx| {
-            for wait in &mut waits {
-                if wait.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(());
-                }
-            }
-            Poll::Pending
-        })
-        .await;
-    }
-    signals.retain(|rx| rx.has_changed().is_ok());
 }

@@ -13,7 +13,7 @@ mod fetch;
 mod fetch_offsets;
 mod list_offsets;
 mod metadata;
-mod produce;
+pub(crate) mod produce;
 
 use std::sync::Arc;
 
@@ -79,7 +79,7 @@ fn error_reply(request: &Request, error: &ApiError) -> Reply {
 /// Runs blocking file work (topic creation, deletion) without stalling the
 /// other tasks of a multi-threaded runtime. Still synchronous, so request
 /// order is kept.
-fn blocking<T>(work: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),

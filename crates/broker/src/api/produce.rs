@@ -113,7 +113,7 @@ fn find_partition(
 }
 
 /// Waits until every offset below `target` is on disk.
-pub(super) async fn wait_durable(
+pub(crate) async fn wait_durable(
     partition: Arc<Partition>,
     target: i64,
     timeout: Option<Duration>,

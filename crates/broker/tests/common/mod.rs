@@ -1,7 +1,9 @@
 //! Shared helpers for the broker integration tests: an in-process broker on
 //! port 0 and a minimal pipelining client.
 // Test code: a failed unwrap is a failed test.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod kafka;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -22,7 +22,7 @@ use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 
-use crate::handler::Response;
+use crate::handler::{Part, Response};
 
 /// How fetch records go from a segment file to the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -153,35 +153,50 @@ const MAX_CHUNK: usize = 1 << 30;
 /// Buffer size of the `read` mode.
 const READ_BUF: usize = 256 * 1024;
 
-/// Writes one response: the head, then every trailing slice with `mode`.
+/// Writes one response: its parts in order, bytes from memory and file
+/// slices with `mode`. Native and Kafka responses both come through here,
+/// so every record byte of either protocol is counted in `stats`.
 pub(crate) async fn write_response(
     stream: &mut OwnedWriteHalf,
     response: &Response,
     mode: TransferMode,
     stats: &NetworkStats,
 ) -> io::Result<()> {
-    if response.trailing().iter().all(|s| s.len == 0) {
-        return stream.write_all(response.head()).await;
-    }
-    // MSG_MORE: let the kernel hold the small head back until the records
-    // follow, instead of sending it in a packet of its own.
-    send_more(stream.as_ref(), response.head()).await?;
-    for slice in response.trailing() {
-        if slice.len == 0 {
-            continue;
-        }
-        match mode {
-            TransferMode::Sendfile => send_sendfile(stream.as_ref(), slice, stats).await?,
-            TransferMode::Splice => send_splice(stream.as_ref(), slice, stats).await?,
-            TransferMode::Mmap => {
-                let map = sys::map_slice(slice)?;
-                stream.write_all(&map).await?;
-                stats.add(TransferMode::Mmap, map.len());
-            }
-            TransferMode::Read => send_read(stream, slice, stats).await?,
+    let parts = response.parts();
+    let Some(last) = parts.iter().rposition(|part| !part.is_empty()) else {
+        return Ok(());
+    };
+    for (index, part) in parts.iter().enumerate().take(last + 1) {
+        match part {
+            Part::Bytes(bytes) if bytes.is_empty() => {}
+            // MSG_MORE: let the kernel hold small encoded pieces back until
+            // the records follow, instead of sending packets of their own.
+            Part::Bytes(bytes) if index < last => send_more(stream.as_ref(), bytes).await?,
+            Part::Bytes(bytes) => stream.write_all(bytes).await?,
+            Part::File(slice) if slice.len == 0 => {}
+            Part::File(slice) => send_slice(stream, slice, mode, stats).await?,
         }
     }
     Ok(())
+}
+
+async fn send_slice(
+    stream: &mut OwnedWriteHalf,
+    slice: &FileSlice,
+    mode: TransferMode,
+    stats: &NetworkStats,
+) -> io::Result<()> {
+    match mode {
+        TransferMode::Sendfile => send_sendfile(stream.as_ref(), slice, stats).await,
+        TransferMode::Splice => send_splice(stream.as_ref(), slice, stats).await,
+        TransferMode::Mmap => {
+            let map = sys::map_slice(slice)?;
+            stream.write_all(&map).await?;
+            stats.add(TransferMode::Mmap, map.len());
+            Ok(())
+        }
+        TransferMode::Read => send_read(stream, slice, stats).await,
+    }
 }
 
 async fn send_more(socket: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {

@@ -1,0 +1,271 @@
+//! The consumer group coordinator of the Kafka listener: a thin async shell
+//! around the plain state machine in [`state`].
+//!
+//! The shell owns what the state machine must not: the map of groups, the
+//! clock, the channels of JoinGroup and SyncGroup requests waiting for a
+//! rebalance (one `oneshot` per request, keyed by a [`state::ReqId`]), and
+//! one timer task ([`Coordinator::run_timers`]) that sleeps until the
+//! earliest deadline of any group (session expiry, rebalance deadline,
+//! initial delay) and then ticks the groups. Every event wakes the timer
+//! task so it can recompute that deadline.
+//!
+//! Membership lives in memory only: after a restart clients get
+//! UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION and rejoin, as the notes allow.
+//! Committed offsets are not kept here but in [`crate::offsets`].
+
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use bytes::Bytes;
+use sluice_kafka::ErrorCode;
+use tokio::sync::{Notify, oneshot, watch};
+use tracing::debug;
+
+use state::{
+    Action, Group, GroupConfig, GroupSummary, JoinOutcome, JoinParams, ReqId, SyncOutcome,
+};
+
+/// Every group of the broker.
+#[derive(Debug)]
+pub struct Coordinator {
+    config: GroupConfig,
+    inner: Mutex<Inner>,
+    /// Poked after every event: deadlines may have moved.
+    wake: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    groups: HashMap<String, Group>,
+    next_req: ReqId,
+    /// Senders of the JoinGroup and SyncGroup requests waiting for an
+    /// answer; removed when the answer is sent. A receiver dropped by a
+    /// closed connection just makes the send fail.
+    joins: HashMap<ReqId, oneshot::Sender<JoinOutcome>>,
+    syncs: HashMap<ReqId, oneshot::Sender<SyncOutcome>>,
+}
+
+impl Inner {
+    fn next_req(&mut self) -> ReqId {
+        self.next_req += 1;
+        self.next_req
+    }
+
+    fn deliver(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Join(req, outcome) => {
+                    if let Some(tx) = self.joins.remove(&req) {
+                        let _ = tx.send(outcome);
+                    }
+                }
+                Action::Sync(req, outcome) => {
+                    if let Some(tx) = self.syncs.remove(&req) {
+                        let _ = tx.send(outcome);
+                    }
+                }
+            }
+        }
+    }
+
+    fn forget_if_empty(&mut self, group_id: &str) {
+        if self.groups.get(group_id).is_some_and(Group::is_forgettable) {
+            self.groups.remove(group_id);
+        }
+    }
+}
+
+/// A group as ListGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    pub group_id: String,
+    pub protocol_type: String,
+    pub state: &'static str,
+}
+
+impl Coordinator {
+    pub fn new(config: GroupConfig) -> Coordinator {
+        Coordinator {
+            config,
+            inner: Mutex::new(Inner::default()),
+            wake: Notify::new(),
+        }
+    }
+
+    /// JoinGroup; the answer arrives on the receiver, at once or when the
+    /// rebalance completes.
+    pub fn join(&self, group_id: &str, params: JoinParams) -> oneshot::Receiver<JoinOutcome> {
+        let (tx, rx) = oneshot::channel();
+        let new_member_id = format!("{}-{}", params.client_id, unique_suffix());
+        let mut inner = self.lock();
+        let req = inner.next_req();
+        inner.joins.insert(req, tx);
+        if !params.member_id.is_empty() && !inner.groups.contains_key(group_id) {
+            inner.deliver(vec![Action::Join(
+                req,
+                JoinOutcome::error(ErrorCode::UNKNOWN_MEMBER_ID, &params.member_id),
+            )]);
+            return rx;
+        }
+        let config = self.config.clone();
+        let group = inner
+            .groups
+            .entry(group_id.to_owned())
+            .or_insert_with(|| Group::new(config));
+        let actions = group.join(req, params, new_member_id, Instant::now());
+        inner.deliver(actions);
+        inner.forget_if_empty(group_id);
+        drop(inner);
+        self.wake.notify_one();
+        rx
+    }
+
+    /// SyncGroup; the answer arrives on the receiver.
+    pub fn sync(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        generation: i32,
+        assignments: Vec<(String, Bytes)>,
+    ) -> oneshot::Receiver<SyncOutcome> {
+        let (tx, rx) = oneshot::channel();
+        let mut inner = self.lock();
+        let req = inner.next_req();
+        inner.syncs.insert(req, tx);
+        let actions = match inner.groups.get_mut(group_id) {
+            Some(group) => group.sync(req, member_id, generation, assignments, Instant::now()),
+            None => vec![Action::Sync(
+                req,
+                SyncOutcome::error(ErrorCode::UNKNOWN_MEMBER_ID),
+            )],
+        };
+        inner.deliver(actions);
+        drop(inner);
+        self.wake.notify_one();
+        rx
+    }
+
+    /// Heartbeat: the error code to answer.
+    pub fn heartbeat(&self, group_id: &str, member_id: &str, generation: i32) -> i16 {
+        let code = match self.lock().groups.get_mut(group_id) {
+            Some(group) => group.heartbeat(member_id, generation, Instant::now()),
+            None => ErrorCode::UNKNOWN_MEMBER_ID,
+        };
+        self.wake.notify_one();
+        code
+    }
+
+    /// LeaveGroup of each of `member_ids`: their error codes, in order.
+    pub fn leave(&self, group_id: &str, member_ids: &[String]) -> Vec<i16> {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        let mut codes = Vec::with_capacity(member_ids.len());
+        for member_id in member_ids {
+            let (code, actions) = match inner.groups.get_mut(group_id) {
+                Some(group) => group.leave(member_id, now),
+                None => (ErrorCode::UNKNOWN_MEMBER_ID, Vec::new()),
+            };
+            debug!(group = group_id, member = %member_id, code, "member left");
+            codes.push(code);
+            inner.deliver(actions);
+        }
+        inner.forget_if_empty(group_id);
+        drop(inner);
+        self.wake.notify_one();
+        codes
+    }
+
+    /// Whether an OffsetCommit of this member and generation is accepted
+    /// (`NONE`) or its error code. A group the coordinator does not know
+    /// only takes commits from outside any generation (the assign() path).
+    pub fn check_commit(&self, group_id: &str, member_id: &str, generation: i32) -> i16 {
+        match self.lock().groups.get_mut(group_id) {
+            Some(group) => group.check_commit(member_id, generation, Instant::now()),
+            None if generation < 0 => ErrorCode::NONE,
+            None => ErrorCode::ILLEGAL_GENERATION,
+        }
+    }
+
+    /// Every live group, sorted by id.
+    pub fn list(&self) -> Vec<GroupListing> {
+        let mut out: Vec<GroupListing> = self
+            .lock()
+            .groups
+            .iter()
+            .map(|(id, group)| GroupListing {
+                group_id: id.clone(),
+                protocol_type: group.protocol_type().to_owned(),
+                state: group.state().name(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        out
+    }
+
+    /// One group's description, `None` if the coordinator does not know it.
+    pub fn describe(&self, group_id: &str) -> Option<GroupSummary> {
+        self.lock().groups.get(group_id).map(Group::summary)
+    }
+
+    /// Runs the timers until `stopping`; then answers every waiting join
+    /// and sync with NOT_COORDINATOR so clients stop waiting.
+    pub async fn run_timers(&self, mut stopping: watch::Receiver<bool>) {
+        loop {
+            let next = self
+                .lock()
+                .groups
+                .values()
+                .filter_map(Group::next_deadline)
+                .min();
+            let sleep = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = sleep => self.tick(Instant::now()),
+                () = self.wake.notified() => {}
+                _ = stopping.wait_for(|stop| *stop) => break,
+            }
+        }
+        let mut inner = self.lock();
+        let actions: Vec<Action> = inner
+            .groups
+            .values_mut()
+            .flat_map(|group| group.abort_waiters(ErrorCode::NOT_COORDINATOR))
+            .collect();
+        inner.deliver(actions);
+    }
+
+    fn tick(&self, now: Instant) {
+        let mut inner = self.lock();
+        let mut actions = Vec::new();
+        for group in inner.groups.values_mut() {
+            actions.extend(group.tick(now));
+        }
+        inner.deliver(actions);
+        inner.groups.retain(|_, group| !group.is_forgettable());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A random 128-bit suffix for member ids, formatted like a UUID.
+fn unique_suffix() -> String {
+    let n: u128 = rand::random();
+    let hex = format!("{n:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}

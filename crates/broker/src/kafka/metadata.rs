@@ -1,0 +1,112 @@
+//! Metadata: a one-node cluster. This node is the only broker, the
+//! controller and the leader of every partition (replicas and ISR are just
+//! itself, leader epoch -1, so clients never need OffsetForLeaderEpoch).
+//! Named unknown topics are created when the broker auto-creates topics and
+//! the request allows it.
+
+use sluice_kafka::ErrorCode as K;
+use sluice_kafka::api::metadata::{
+    MetadataBroker, MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic,
+};
+use sluice_network::{KafkaRequest, Reply};
+use sluice_protocol::{ErrorCode, pb};
+use tracing::info;
+
+use super::codes::api_error_code;
+use super::{CLUSTER_ID, NODE_ID};
+use crate::config::split_host_port;
+use crate::state::BrokerState;
+use crate::topics::Topic;
+
+pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &MetadataRequest) -> Reply {
+    let auto_create = state.config.auto_create_topics && body.allow_auto_topic_creation;
+    let topics = match &body.topics {
+        None => state.topics.all().iter().map(|t| describe(t)).collect(),
+        Some(names) => names
+            .iter()
+            .map(|name| lookup(state, name, auto_create, request))
+            .collect(),
+    };
+    Reply::Ready(request.respond(MetadataResponse {
+        brokers: vec![this_broker(state, request)],
+        cluster_id: Some(CLUSTER_ID.to_owned()),
+        controller_id: NODE_ID,
+        topics,
+        ..MetadataResponse::default()
+    }))
+}
+
+/// This broker as clients should reach it: at the advertised address if
+/// one is configured, else at the address they used.
+pub(super) fn this_broker(state: &BrokerState, request: &KafkaRequest) -> MetadataBroker {
+    let (host, port) = state
+        .config
+        .kafka_advertise
+        .as_deref()
+        .and_then(split_host_port)
+        .unwrap_or_else(|| (request.local.ip().to_string(), request.local.port()));
+    MetadataBroker {
+        node_id: NODE_ID,
+        host,
+        port: i32::from(port),
+        rack: None,
+    }
+}
+
+fn lookup(
+    state: &BrokerState,
+    name: &str,
+    auto_create: bool,
+    request: &KafkaRequest,
+) -> MetadataTopic {
+    if let Some(topic) = state.topics.get(name) {
+        return describe(&topic);
+    }
+    let error = |error_code| MetadataTopic {
+        error_code,
+        name: name.to_owned(),
+        ..MetadataTopic::default()
+    };
+    if !auto_create {
+        return error(K::UNKNOWN_TOPIC_OR_PARTITION);
+    }
+    let partitions = state.topics.defaults.partitions;
+    let created = crate::api::blocking(|| {
+        state
+            .topics
+            .create(name, partitions, &pb::TopicConfig::default())
+    });
+    match created {
+        Ok(topic) => {
+            info!(topic = name, partitions, peer = %request.peer, "auto-created topic on Kafka metadata request");
+            describe(&topic)
+        }
+        Err(e) if e.code == ErrorCode::TopicAlreadyExists => match state.topics.get(name) {
+            Some(topic) => describe(&topic),
+            None => error(K::LEADER_NOT_AVAILABLE),
+        },
+        Err(e) => error(api_error_code(&e)),
+    }
+}
+
+fn describe(topic: &Topic) -> MetadataTopic {
+    MetadataTopic {
+        error_code: K::NONE,
+        name: topic.name.clone(),
+        is_internal: false,
+        partitions: topic
+            .partitions
+            .iter()
+            .map(|p| MetadataPartition {
+                error_code: K::NONE,
+                partition_index: i32::try_from(p.index).unwrap_or(i32::MAX),
+                leader_id: NODE_ID,
+                leader_epoch: -1,
+                replica_nodes: vec![NODE_ID],
+                isr_nodes: vec![NODE_ID],
+                offline_replicas: Vec::new(),
+            })
+            .collect(),
+        ..MetadataTopic::default()
+    }
+}
