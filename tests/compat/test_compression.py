@@ -1,5 +1,7 @@
 """Compressed batches are stored as they came and served as they are: a topic
-per codec, produced by one client and consumed by the others."""
+per codec, produced by one client and consumed by the others, including
+`sluice consume` (which decompresses) and `sluice produce --compression`
+(which compresses as Kafka's clients do)."""
 
 import os
 import struct
@@ -26,6 +28,8 @@ def assert_stored_compressed(topic, codec):
         header = f.read(61)
     attributes = struct.unpack(">h", header[21:23])[0]
     assert attributes & 0x07 == CODEC_IDS[codec]
+
+
 COUNT = 200
 
 
@@ -88,3 +92,57 @@ def test_confluent_compressed_read_by_kafka_python(codec, bootstrap, new_topic):
     assert producer.flush(STEP) == 0
     assert_stored_compressed(topic, codec)
     assert kafka_python_read(bootstrap, topic, COUNT) == values(codec)
+
+
+def kafka_python_produce(bootstrap, topic, codec):
+    producer = KafkaProducer(bootstrap_servers=bootstrap, compression_type=codec,
+                             linger_ms=50, batch_size=1 << 20)
+    for v in values(codec):
+        producer.send(topic, value=v, partition=0)
+    producer.flush(timeout=STEP)
+    producer.close(timeout=STEP)
+
+
+def confluent_produce(bootstrap, topic, codec):
+    producer = Producer({"bootstrap.servers": bootstrap, "compression.type": codec,
+                         "linger.ms": 50})
+    for v in values(codec):
+        producer.produce(topic, value=v, partition=0)
+    assert producer.flush(STEP) == 0
+
+
+def sluice_consume(sluice_cli, native, topic, count):
+    out = run([sluice_cli, "--broker", native, "consume", topic, "--from-beginning",
+               "--count", str(count), "--timeout-ms", "10000"])
+    return out.splitlines()
+
+
+# kafka-python writes snappy in xerial framing (as Kafka's Java client does),
+# librdkafka (confluent-kafka) as one raw snappy block: `sluice consume` reads
+# both.
+@pytest.mark.parametrize("producer", ["kafka-python", "confluent"])
+@pytest.mark.parametrize("codec", CODECS)
+def test_compressed_by_kafka_clients_read_by_sluice_consume(codec, producer, bootstrap, native,
+                                                            sluice_cli, new_topic):
+    topic = new_topic(partitions=1, prefix=f"zs-{codec}")
+    if producer == "kafka-python":
+        kafka_python_produce(bootstrap, topic, codec)
+    else:
+        confluent_produce(bootstrap, topic, codec)
+    assert_stored_compressed(topic, codec)
+    assert sluice_consume(sluice_cli, native, topic, COUNT) == values(codec)
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_sluice_produce_compressed_read_by_kafka_python_kcat_and_confluent(
+        codec, bootstrap, native, sluice_cli, kcat, new_topic):
+    topic = new_topic(partitions=1, prefix=f"sz-{codec}")
+    run([sluice_cli, "--broker", native, "produce", topic, "--compression", codec,
+         "--linger-ms", "50"],
+        stdin=b"".join(v + b"\n" for v in values(codec)))
+    assert_stored_compressed(topic, codec)
+    assert kafka_python_read(bootstrap, topic, COUNT) == values(codec)
+    out = run([kcat, "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-c", str(COUNT),
+               "-e", "-q", "-f", "%s\\n"])
+    assert out.splitlines() == values(codec)
+    assert confluent_read(bootstrap, topic, COUNT) == values(codec)

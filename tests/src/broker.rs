@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,13 +21,33 @@ pub struct Broker {
     /// `None` while killed.
     child: Option<Child>,
     addr: SocketAddr,
+    /// The Kafka listener, when started with [`BrokerOptions::kafka`].
+    kafka_addr: Option<SocketAddr>,
+    /// Flags passed on every (re)start.
+    args: Vec<String>,
     dir: TempDir,
+}
+
+/// How [`Broker::start_with`] starts the broker.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerOptions {
+    /// Also serve the Kafka protocol (`--kafka-listen`) on a free loopback
+    /// port; see [`Broker::kafka_addr`].
+    pub kafka: bool,
+    /// More flags, passed as they are (`--group-initial-rebalance-delay-ms
+    /// 100`, ...).
+    pub args: Vec<String>,
 }
 
 impl Broker {
     /// Starts a broker on a free port with an empty data directory and
     /// waits until it accepts connections.
     pub fn start() -> Broker {
+        Broker::start_with(BrokerOptions::default())
+    }
+
+    /// [`start`](Self::start) with a Kafka listener and more flags.
+    pub fn start_with(options: BrokerOptions) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix("sluice-e2e-")
             .tempdir()
@@ -37,11 +57,14 @@ impl Broker {
         let mut last_error = String::new();
         for _ in 0..5 {
             let addr = free_port();
-            match spawn(dir.path(), addr) {
+            let kafka_addr = options.kafka.then(free_port);
+            match spawn(dir.path(), addr, kafka_addr, &options.args) {
                 Ok(child) => {
                     return Broker {
                         child: Some(child),
                         addr,
+                        kafka_addr,
+                        args: options.args,
                         dir,
                     };
                 }
@@ -54,6 +77,18 @@ impl Broker {
     /// `HOST:PORT`, for `--broker`.
     pub fn addr(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// The Kafka listener's address. Panics unless the broker was started
+    /// with [`BrokerOptions::kafka`].
+    pub fn kafka_addr(&self) -> SocketAddr {
+        self.kafka_addr
+            .expect("the broker was started without a Kafka listener")
+    }
+
+    /// The broker's `--data-dir`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     /// The end of the broker's log, for failure messages.
@@ -74,7 +109,7 @@ impl Broker {
     /// waits until it accepts connections (recovery is done by then).
     pub fn restart(&mut self) {
         self.kill();
-        match spawn(self.dir.path(), self.addr) {
+        match spawn(self.dir.path(), self.addr, self.kafka_addr, &self.args) {
             Ok(child) => self.child = Some(child),
             Err(e) => panic!("the broker did not restart: {e}"),
         }
@@ -97,8 +132,13 @@ impl Drop for Broker {
 }
 
 /// Spawns a broker on `dir/data`, logging to `dir/broker.log`, and waits
-/// until it accepts connections on `addr`.
-fn spawn(dir: &Path, addr: SocketAddr) -> Result<Child, String> {
+/// until it accepts connections on `addr` (and `kafka_addr`).
+fn spawn(
+    dir: &Path,
+    addr: SocketAddr,
+    kafka_addr: Option<SocketAddr>,
+    args: &[String],
+) -> Result<Child, String> {
     let log = File::options()
         .create(true)
         .append(true)
@@ -112,6 +152,12 @@ fn spawn(dir: &Path, addr: SocketAddr) -> Result<Child, String> {
         .arg(dir.join("data"))
         .arg("--listen")
         .arg(addr.to_string())
+        .args(
+            kafka_addr
+                .into_iter()
+                .flat_map(|k| ["--kafka-listen".to_owned(), k.to_string()]),
+        )
+        .args(args)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
@@ -134,7 +180,9 @@ fn spawn(dir: &Path, addr: SocketAddr) -> Result<Child, String> {
                 log_tail(dir)
             ));
         }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        let accepts =
+            |a: &SocketAddr| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok();
+        if accepts(&addr) && kafka_addr.as_ref().is_none_or(accepts) {
             return Ok(child);
         }
         if Instant::now() > deadline {

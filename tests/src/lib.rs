@@ -8,7 +8,7 @@
 //! | module | idea |
 //! |---|---|
 //! | `binaries` | where the binaries are (the target directory of the running test), and building them once per test executable |
-//! | `broker` | [`Broker`]: one broker process, killed on drop |
+//! | `broker` | [`Broker`]: one broker process, killed on drop; [`BrokerOptions`] for a Kafka listener and more flags |
 //! | `cli` | [`Sluice`]: one `sluice` invocation with stdin, a timeout and captured output |
 //!
 //! The tests themselves are in `tests/`, one file per area.
@@ -30,7 +30,7 @@ mod broker;
 mod cli;
 
 pub use binaries::binary;
-pub use broker::Broker;
+pub use broker::{Broker, BrokerOptions};
 pub use cli::{Output, Sluice};
 
 /// Every single command and wait in these tests is bounded by this.

@@ -4,7 +4,7 @@
 use clap::{ArgAction, Parser, Subcommand};
 use sluice_client::DEFAULT_BROKER;
 
-use crate::cmd::{bench, consume, produce, topic};
+use crate::cmd::{bench, consume, group, produce, topic};
 
 /// Command line tool for the Sluice log broker.
 #[derive(Debug, Parser)]
@@ -30,6 +30,9 @@ pub enum Command {
     Produce(produce::Args),
     /// Print messages, one per line (or as --format says).
     Consume(consume::Args),
+    /// List consumer groups; describe members, assignments, offsets and lag.
+    #[command(subcommand)]
+    Group(group::Command),
     /// Load generators with a latency and throughput report.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -61,6 +64,23 @@ mod tests {
         assert!(parse_broker("localhost").is_err());
         assert!(parse_broker(":9393").is_err());
         assert!(parse_broker("host:99999").is_err());
+    }
+
+    #[test]
+    fn produce_compression_and_group_commands_parse() {
+        let cli = Cli::try_parse_from(["sluice", "produce", "t", "--compression", "zstd"]).unwrap();
+        let Command::Produce(args) = cli.command else {
+            panic!("not produce");
+        };
+        assert_eq!(args.compression, sluice_client::CompressionType::Zstd);
+        let cli = Cli::try_parse_from(["sluice", "produce", "t"]).unwrap();
+        let Command::Produce(args) = cli.command else {
+            panic!("not produce");
+        };
+        assert_eq!(args.compression, sluice_client::CompressionType::None);
+        assert!(Cli::try_parse_from(["sluice", "produce", "t", "--compression", "lzma"]).is_err());
+        assert!(Cli::try_parse_from(["sluice", "group", "describe", "g"]).is_ok());
+        assert!(Cli::try_parse_from(["sluice", "group", "describe"]).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `args` | [`Cli`]: the global flags and the command tree (clap derive) |
 //! | `cmd` | one module per command, each with its `Args` and an async `run`; shared connect helpers |
+//! | `cmd::group` | `group list` / `group describe`: tables of groups, members, assignments, offsets and lag |
 //! | `cmd::format` | kcat-style `--format` strings: parsed once, rendered per record |
 //! | `cmd::bench` | `bench produce` / `bench consume`, the per-partition ack collector, the report (HDR histogram, JSON) |
 //!

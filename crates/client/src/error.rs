@@ -58,16 +58,30 @@ pub enum ClientError {
         source: RecordError,
     },
 
-    /// A fetched batch is compressed; this client cannot decompress yet.
+    /// A fetched batch names a codec id Kafka has not assigned (5-7), so
+    /// its records cannot be read. (gzip, snappy, lz4 and zstd batches are
+    /// decompressed.)
     #[error(
-        "batch at offset {offset} of {topic}/{partition} is compressed with {codec:?}; \
-         this client does not decompress yet"
+        "batch at offset {offset} of {topic}/{partition} is compressed with an unsupported \
+         codec {codec:?}"
     )]
     Compressed {
         topic: String,
         partition: u32,
         offset: i64,
         codec: Compression,
+    },
+
+    /// A fetched compressed batch could not be decompressed: corrupt data,
+    /// or more than the consumer's `max_decompressed_batch_bytes`
+    /// ([`RecordError::DecompressedTooLarge`]).
+    #[error("cannot decompress the batch at offset {offset} of {topic}/{partition}")]
+    Decompress {
+        topic: String,
+        partition: u32,
+        offset: i64,
+        #[source]
+        source: RecordError,
     },
 
     /// A record is larger than the producer's `max_request_bytes`.

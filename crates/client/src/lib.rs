@@ -9,9 +9,10 @@
 //! | `connection` | one TCP connection: a writer task, a reader task, requests pipelined and matched by correlation id |
 //! | `client` | [`Client`]: the shared handle, reconnect on failure, [`Client::request`] for any API |
 //! | `admin` | typed topic, metadata and offset calls on [`Client`] and their result types |
+//! | `groups` | [`Client::list_groups`], [`Client::describe_group`]: members, assignments, committed offsets and lag |
 //! | `producer` | [`Producer`]: partitioner ([`partitioner::murmur2`]), batching (`accumulator`, plain code), the background sender with retries |
-//! | `consumer` | [`Consumer`]: assignment, seek, long-poll fetch, parsing of fetched batches, commits |
-//! | `types` | [`TopicPartition`], [`Acks`], [`OffsetSpec`] |
+//! | `consumer` | [`Consumer`]: assignment, seek, long-poll fetch, parsing (and decompressing) of fetched batches, commits |
+//! | `types` | [`TopicPartition`], [`Acks`], [`CompressionType`], [`OffsetSpec`] |
 //! | `error` | [`ClientError`], with [`ClientError::is_retriable`] |
 //!
 //! Each task owns its state and talks through channels: a `Client` clone
@@ -63,6 +64,7 @@ mod client;
 mod connection;
 mod consumer;
 mod error;
+mod groups;
 mod producer;
 mod types;
 
@@ -73,9 +75,10 @@ pub use admin::{
 pub use client::{Client, ClientConfig, DEFAULT_BROKER};
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, RecordHeader, SeekTo};
 pub use error::{ClientError, Result};
+pub use groups::{GroupDescription, GroupListing, GroupMember, GroupOffset, MemberAssignment};
 pub use producer::partitioner;
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
-pub use types::{Acks, OffsetSpec, TopicPartition};
+pub use types::{Acks, CompressionType, OffsetSpec, TopicPartition};
 
 /// The protocol crate, for [`Client::request`] and raw message types.
 pub use sluice_protocol as protocol;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use sluice_protocol::consts;
+use sluice_record::Compression;
 
 use crate::error::ClientError;
 
@@ -71,6 +72,76 @@ impl FromStr for Acks {
     }
 }
 
+/// How the producer compresses its batches (Kafka's `compression.type`).
+/// Consumers read every codec whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompressionType {
+    /// Batches are sent as they are built.
+    #[default]
+    None,
+    Gzip,
+    /// In the xerial framing Kafka's Java client writes.
+    Snappy,
+    /// LZ4 frame format.
+    Lz4,
+    Zstd,
+}
+
+impl CompressionType {
+    /// Every type, in codec id order.
+    pub const ALL: [CompressionType; 5] = [
+        CompressionType::None,
+        CompressionType::Gzip,
+        CompressionType::Snappy,
+        CompressionType::Lz4,
+        CompressionType::Zstd,
+    ];
+
+    /// Kafka's name: `none`, `gzip`, `snappy`, `lz4`, `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CompressionType::None => "none",
+            CompressionType::Gzip => "gzip",
+            CompressionType::Snappy => "snappy",
+            CompressionType::Lz4 => "lz4",
+            CompressionType::Zstd => "zstd",
+        }
+    }
+
+    /// The codec as the record batch attributes name it.
+    pub fn codec(self) -> Compression {
+        match self {
+            CompressionType::None => Compression::None,
+            CompressionType::Gzip => Compression::Gzip,
+            CompressionType::Snappy => Compression::Snappy,
+            CompressionType::Lz4 => Compression::Lz4,
+            CompressionType::Zstd => Compression::Zstd,
+        }
+    }
+}
+
+impl fmt::Display for CompressionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses Kafka's names, case-insensitively.
+impl FromStr for CompressionType {
+    type Err = ClientError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CompressionType::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                ClientError::Config(format!(
+                    "compression must be none, gzip, snappy, lz4 or zstd, not {s:?}"
+                ))
+            })
+    }
+}
+
 /// Which offset a ListOffsets lookup asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetSpec {
@@ -117,6 +188,20 @@ mod tests {
         assert_eq!("1".parse::<Acks>().unwrap().wire(), 1);
         assert_eq!("0".parse::<Acks>().unwrap().wire(), 0);
         assert!("2".parse::<Acks>().is_err());
+    }
+
+    #[test]
+    fn compression_names() {
+        for c in CompressionType::ALL {
+            assert_eq!(c.name().parse::<CompressionType>().unwrap(), c);
+            assert_eq!(c.to_string(), c.name());
+        }
+        assert_eq!(
+            "ZSTD".parse::<CompressionType>().unwrap(),
+            CompressionType::Zstd
+        );
+        assert_eq!(CompressionType::Lz4.codec(), Compression::Lz4);
+        assert!("brotli".parse::<CompressionType>().is_err());
     }
 
     #[test]

@@ -21,7 +21,10 @@ async fn admin_round_trip() {
 
         let versions = client.api_versions().await.unwrap();
         assert_eq!(versions.broker_version, "fake");
-        assert_eq!(versions.apis.len(), 9);
+        assert_eq!(
+            versions.apis.len(),
+            sluice_client::protocol::ApiKey::ALL.len()
+        );
 
         client
             .create_topic("orders", 3, TopicConfig::default())
@@ -73,6 +76,63 @@ async fn admin_round_trip() {
 
         client.delete_topic("orders").await.unwrap();
         assert!(client.list_topics().await.unwrap().is_empty());
+    })
+    .await;
+}
+
+/// `list_groups` and `describe_group` turn the wire types into typed
+/// results: committed offsets, high watermarks, lag, a missing group.
+#[tokio::test]
+async fn group_calls_are_typed() {
+    bounded(async {
+        let broker = FakeBroker::start().await;
+        broker.create_topic("orders", 2);
+        broker.append("orders", 0, &common::values_batch(&["a", "b", "c", "d"]));
+        let client = Client::connect(&broker.addr).await.unwrap();
+        assert!(client.list_groups().await.unwrap().is_empty());
+        client
+            .commit_offsets(
+                "billing",
+                &[
+                    (TopicPartition::new("orders", 0), 1),
+                    (TopicPartition::new("orders", 1), 0),
+                ],
+            )
+            .await
+            .unwrap();
+
+        let groups = client.list_groups().await.unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            (groups[0].group.as_str(), groups[0].state.as_str()),
+            ("billing", "Empty")
+        );
+
+        let g = client.describe_group("billing").await.unwrap();
+        assert!(g.members.is_empty());
+        let rows: Vec<_> = g
+            .offsets
+            .iter()
+            .map(|o| {
+                (
+                    o.topic_partition.partition,
+                    o.committed,
+                    o.high_watermark,
+                    o.lag(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (0, Some(1), Some(4), Some(3)),
+                (1, Some(0), Some(0), Some(0))
+            ]
+        );
+
+        let err = client.describe_group("nosuch").await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::GroupIdNotFound));
+        assert!(err.to_string().contains("group nosuch"), "{err}");
     })
     .await;
 }

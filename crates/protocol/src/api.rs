@@ -23,11 +23,13 @@ pub enum ApiKey {
     ListOffsets = 6,
     CommitOffsets = 7,
     FetchOffsets = 8,
+    ListGroups = 9,
+    DescribeGroups = 10,
 }
 
 impl ApiKey {
     /// Every key, in numeric order.
-    pub const ALL: [ApiKey; 9] = [
+    pub const ALL: [ApiKey; 11] = [
         ApiKey::ApiVersions,
         ApiKey::Metadata,
         ApiKey::CreateTopic,
@@ -37,6 +39,8 @@ impl ApiKey {
         ApiKey::ListOffsets,
         ApiKey::CommitOffsets,
         ApiKey::FetchOffsets,
+        ApiKey::ListGroups,
+        ApiKey::DescribeGroups,
     ];
 
     /// The wire number.
@@ -56,7 +60,9 @@ impl ApiKey {
             | ApiKey::Fetch
             | ApiKey::ListOffsets
             | ApiKey::CommitOffsets
-            | ApiKey::FetchOffsets => (0, 0),
+            | ApiKey::FetchOffsets
+            | ApiKey::ListGroups
+            | ApiKey::DescribeGroups => (0, 0),
         }
     }
 
@@ -167,6 +173,8 @@ api_pairs! {
     ListOffsets: ListOffsetsRequest => ListOffsetsResponse;
     CommitOffsets: CommitOffsetsRequest => CommitOffsetsResponse;
     FetchOffsets: FetchOffsetsRequest => FetchOffsetsResponse;
+    ListGroups: ListGroupsRequest => ListGroupsResponse;
+    DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse;
 }
 
 #[cfg(test)]
@@ -176,11 +184,13 @@ mod tests {
     #[test]
     fn numbers_are_stable() {
         let numbers: Vec<u16> = ApiKey::ALL.iter().map(|k| k.as_u16()).collect();
-        assert_eq!(numbers, (0..9).collect::<Vec<u16>>());
+        assert_eq!(numbers, (0..11).collect::<Vec<u16>>());
         assert_eq!(ApiKey::try_from(5).unwrap(), ApiKey::Fetch);
+        assert_eq!(ApiKey::try_from(9).unwrap(), ApiKey::ListGroups);
+        assert_eq!(ApiKey::try_from(10).unwrap(), ApiKey::DescribeGroups);
         assert!(matches!(
-            ApiKey::try_from(9),
-            Err(ProtocolError::UnknownApiKey { api_key: 9 })
+            ApiKey::try_from(11),
+            Err(ProtocolError::UnknownApiKey { api_key: 11 })
         ));
     }
 

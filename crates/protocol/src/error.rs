@@ -69,6 +69,7 @@ impl ErrorCode {
             Self::BrokerShuttingDown => "broker shutting down",
             Self::InvalidOffset => "invalid offset",
             Self::InvalidGroup => "invalid consumer group",
+            Self::GroupIdNotFound => "consumer group not found",
         }
     }
 }
@@ -186,6 +187,7 @@ mod tests {
             (ErrorCode::BrokerShuttingDown, 18),
             (ErrorCode::InvalidOffset, 19),
             (ErrorCode::InvalidGroup, 20),
+            (ErrorCode::GroupIdNotFound, 21),
         ];
         for (code, number) in expected {
             assert_eq!(code as i32, number, "{code:?}");
@@ -195,7 +197,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_not_success() {
-        assert_eq!(ErrorCode::from_wire(21), ErrorCode::Unknown);
+        assert_eq!(ErrorCode::from_wire(22), ErrorCode::Unknown);
         assert_eq!(ErrorCode::from_wire(-1), ErrorCode::Unknown);
         assert!(!ErrorCode::from_wire(999).is_ok());
         assert!(ErrorCode::None.is_ok());

@@ -91,6 +91,48 @@ pub enum RecordError {
         codec: Compression,
     },
 
+    /// Compressed records could not be decompressed: corrupt or truncated
+    /// data (feature `compression`).
+    #[cfg(feature = "compression")]
+    #[error("corrupt {codec:?} data: {reason}")]
+    Decompress {
+        /// The batch's codec.
+        codec: Compression,
+        /// What the codec library reported, for logs.
+        reason: String,
+    },
+
+    /// Decompressing would produce more than the caller's bound: a batch
+    /// larger than allowed, or a decompression bomb (feature
+    /// `compression`).
+    #[cfg(feature = "compression")]
+    #[error("{codec:?} records decompress to more than the limit of {limit} bytes")]
+    DecompressedTooLarge {
+        /// The batch's codec.
+        codec: Compression,
+        /// The bound that was reached, in bytes.
+        limit: usize,
+    },
+
+    /// A codec library failed to compress (feature `compression`).
+    #[cfg(feature = "compression")]
+    #[error("{codec:?} compression failed: {reason}")]
+    Compress {
+        /// The codec asked for.
+        codec: Compression,
+        /// What the codec library reported.
+        reason: String,
+    },
+
+    /// The codec id is one Kafka has not assigned (5-7), so there is no
+    /// way to compress or decompress it (feature `compression`).
+    #[cfg(feature = "compression")]
+    #[error("unsupported compression codec {codec:?}")]
+    UnsupportedCompression {
+        /// The codec named by attribute bits 0-2.
+        codec: Compression,
+    },
+
     /// The batch would not fit the int32 `batchLength` field.
     #[error("batch of {size} bytes is too large for the batchLength field")]
     BatchTooLarge {

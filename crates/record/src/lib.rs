@@ -22,10 +22,14 @@
 //! | `builder` | [`BatchBuilder`]: encode records into an uncompressed batch |
 //! | `parts` | [`build_batch_from_parts`]: seal a header around a given (e.g. compressed) payload |
 //! | [`varint`] | zigzag varint/varlong and unsigned varint |
+//! | `compression` | (feature `compression`) gzip, snappy, lz4, zstd as Kafka writes them: `compress`, bounded `decompress`, `RecordBatch::decompress`, `BatchBuilder::build_compressed` |
 //!
 //! Compressed batches (attribute bits 0-2 set) are carried as-is: their
 //! header parses and their CRC validates, but [`RecordBatch::records`]
-//! returns [`RecordError::Compressed`].
+//! returns [`RecordError::Compressed`]. With the `compression` feature,
+//! `RecordBatch::decompress` gives their records (bounded in size, against
+//! decompression bombs); without it this crate pulls in no codec library,
+//! which is what the broker and storage want.
 //!
 //! Nothing here panics on input bytes: every malformed input is a
 //! [`RecordError`].
@@ -63,6 +67,8 @@ mod attributes;
 mod batch;
 mod batch_iter;
 mod builder;
+#[cfg(feature = "compression")]
+mod compression;
 mod cursor;
 mod error;
 mod header;
@@ -80,6 +86,8 @@ pub use attributes::{
 pub use batch::RecordBatch;
 pub use batch_iter::BatchIter;
 pub use builder::BatchBuilder;
+#[cfg(feature = "compression")]
+pub use compression::{DEFAULT_MAX_DECOMPRESSED_BYTES, DecompressedRecords, compress, decompress};
 pub use error::RecordError;
 pub use header::{BatchHeader, batch_total_size};
 pub use layout::{BATCH_HEADER_LEN, CRC_START, LOG_OVERHEAD, MAGIC_V2, MIN_BATCH_LENGTH, offsets};

@@ -9,8 +9,10 @@ mod api_versions;
 mod commit_offsets;
 mod create_topic;
 mod delete_topic;
+mod describe_groups;
 mod fetch;
 mod fetch_offsets;
+mod list_groups;
 mod list_offsets;
 mod metadata;
 pub(crate) mod produce;
@@ -48,6 +50,8 @@ impl Handler for BrokerHandler {
             ApiKey::ListOffsets => list_offsets::handle(state, request),
             ApiKey::CommitOffsets => commit_offsets::handle(state, request),
             ApiKey::FetchOffsets => fetch_offsets::handle(state, request),
+            ApiKey::ListGroups => list_groups::handle(state, request),
+            ApiKey::DescribeGroups => describe_groups::handle(state, request),
         }
     }
 }

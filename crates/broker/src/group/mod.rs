@@ -12,7 +12,10 @@
 //! Membership lives in memory only: after a restart clients get
 //! UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION and rejoin, as the notes allow.
 //! Committed offsets are not kept here but in [`crate::offsets`].
+//! [`assignment`] reads the assignments of the standard "consumer" protocol
+//! for the native DescribeGroups.
 
+pub mod assignment;
 pub mod state;
 
 use std::collections::HashMap;
@@ -84,6 +87,8 @@ pub struct GroupListing {
     pub group_id: String,
     pub protocol_type: String,
     pub state: &'static str,
+    /// Members joined.
+    pub members: usize,
 }
 
 impl Coordinator {
@@ -199,6 +204,7 @@ impl Coordinator {
                 group_id: id.clone(),
                 protocol_type: group.protocol_type().to_owned(),
                 state: group.state().name(),
+                members: group.member_count(),
             })
             .collect();
         out.sort_by(|a, b| a.group_id.cmp(&b.group_id));

@@ -233,6 +233,11 @@ impl Group {
         self.protocol_type.as_deref().unwrap_or("")
     }
 
+    /// Members joined (pending member ids are not counted).
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
     /// Nothing to remember: no members, nobody pending.
     pub fn is_forgettable(&self) -> bool {
         self.state == State::Empty && self.members.is_empty() && self.pending.is_empty()

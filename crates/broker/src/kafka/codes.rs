@@ -32,6 +32,7 @@ pub fn kafka_code(code: ErrorCode) -> i16 {
         // what they should do while the broker restarts.
         ErrorCode::BrokerShuttingDown => K::NOT_LEADER_OR_FOLLOWER,
         ErrorCode::InvalidGroup => K::INVALID_GROUP_ID,
+        ErrorCode::GroupIdNotFound => K::GROUP_ID_NOT_FOUND,
         ErrorCode::Unknown => K::UNKNOWN_SERVER_ERROR,
     }
 }

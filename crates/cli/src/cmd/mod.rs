@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod consume;
 pub mod format;
+pub mod group;
 pub mod produce;
 pub mod topic;
 
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Topic(command) => topic::run(broker, command).await,
         Command::Produce(args) => produce::run(broker, args).await,
         Command::Consume(args) => consume::run(broker, args).await,
+        Command::Group(command) => group::run(broker, command).await,
         Command::Bench(command) => bench::run(broker, command).await,
     }
 }

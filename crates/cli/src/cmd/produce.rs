@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use sluice_client::{Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
+use sluice_client::{
+    Acks, CompressionType, DeliveryFuture, Producer, ProducerConfig, ProducerRecord,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -52,6 +54,10 @@ pub struct Args {
     /// Wait this long for a batch to fill.
     #[arg(long, default_value_t = 5)]
     pub linger_ms: u64,
+    /// Compress batches: none, gzip, snappy, lz4 or zstd (Kafka's codecs;
+    /// every Kafka client and `sluice consume` read them).
+    #[arg(long, default_value = "none", value_name = "CODEC")]
+    pub compression: CompressionType,
 }
 
 /// Lines that were not acknowledged, and why the first one was not.
@@ -109,6 +115,7 @@ pub async fn run(broker: &str, args: Args) -> anyhow::Result<()> {
             retry_backoff_max: retry.max_backoff,
             batch_bytes: args.batch_size,
             linger: Duration::from_millis(args.linger_ms),
+            compression: args.compression,
             ..ProducerConfig::default()
         },
     )?;

@@ -53,6 +53,11 @@ pub struct ConsumerConfig {
     pub fetch_max_bytes: u32,
     /// Upper bound on one partition's record bytes per fetch. Default 1 MiB.
     pub partition_max_bytes: u32,
+    /// Largest size one compressed batch may decompress to; a larger one
+    /// (or a decompression bomb) fails the poll with
+    /// [`ClientError::Decompress`](crate::ClientError::Decompress).
+    /// Default 64 MiB.
+    pub max_decompressed_batch_bytes: usize,
 }
 
 impl Default for ConsumerConfig {
@@ -65,6 +70,7 @@ impl Default for ConsumerConfig {
             fetch_min_bytes: 1,
             fetch_max_bytes: 50 * 1024 * 1024,
             partition_max_bytes: 1024 * 1024,
+            max_decompressed_batch_bytes: sluice_record::DEFAULT_MAX_DECOMPRESSED_BYTES,
         }
     }
 }

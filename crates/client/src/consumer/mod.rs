@@ -7,6 +7,10 @@
 //! ([`Consumer::subscribe`]). A partition without a position yet starts at
 //! the group's committed offset if there is one, else at
 //! [`ConsumerConfig::auto_offset_reset`].
+//!
+//! Compressed batches (gzip, snappy, lz4, zstd, as any Kafka client writes
+//! them) are decompressed, each up to
+//! [`ConsumerConfig::max_decompressed_batch_bytes`].
 
 mod config;
 mod parse;
@@ -352,7 +356,13 @@ impl Consumer {
                 }
             }
             let topic = self.topic_name(&tp.topic);
-            let parsed = parse::parse_records(&topic, tp.partition, data, position)?;
+            let parsed = parse::parse_records(
+                &topic,
+                tp.partition,
+                data,
+                position,
+                self.config.max_decompressed_batch_bytes,
+            )?;
             records.extend(parsed.records);
             if let Some(next) = parsed.next_offset {
                 moves.push((tp, Position::At(next)));

@@ -3,6 +3,9 @@
 //! Records are appended to an open [`BatchBuilder`] per partition. A batch
 //! is closed when the next record would push it past `batch_bytes`, when it
 //! reaches `batch_bytes`, when it has lingered `linger`, or on flush.
+//! Closing a batch compresses it (with [`Limits::compression`]); sizes
+//! before that count uncompressed bytes, sizes after it (the buffer, the
+//! request limit) the bytes that will be sent.
 //! [`Accumulator::drain`] hands out the closed batches of partitions that
 //! may send, several batches per request up to `max_request_bytes`.
 //!
@@ -19,7 +22,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sluice_record::BatchBuilder;
+use sluice_record::{BatchBuilder, Compression, RecordError};
 
 use crate::types::TopicPartition;
 
@@ -37,6 +40,8 @@ pub(crate) struct Limits {
     pub max_in_flight_per_partition: usize,
     /// Produce requests outstanding at once, over all partitions.
     pub max_in_flight: usize,
+    /// Codec applied when a batch is closed.
+    pub compression: Compression,
 }
 
 /// One record to append; borrowed, since the builder copies it.
@@ -86,13 +91,40 @@ struct OpenBatch<T> {
 }
 
 impl<T> OpenBatch<T> {
-    fn close(self) -> Batch<T> {
+    /// The finished batch, compressed with `codec`, with `buffered` (the
+    /// accumulator's byte count) moved from the builder's size to the
+    /// size that will be sent.
+    fn close(self, codec: Compression, buffered: &mut usize) -> Batch<T> {
+        let built = self.builder.size_in_bytes();
+        let bytes = if codec == Compression::None {
+            self.builder.build()
+        } else {
+            match compressed(&self.builder, codec) {
+                Ok(bytes) => bytes,
+                // Compressing bytes in memory does not fail in practice; if
+                // a codec library ever does, the batch goes uncompressed
+                // rather than failing its records.
+                Err(error) => {
+                    tracing::warn!(%error, ?codec, "compression failed, sending the batch uncompressed");
+                    self.builder.build()
+                }
+            }
+        };
+        *buffered = buffered.saturating_sub(built).saturating_add(bytes.len());
         Batch {
-            bytes: self.builder.build(),
+            bytes,
             records: self.records,
             attempts: 0,
         }
     }
+}
+
+/// The builder's records compressed into a batch with the codec's bits set.
+fn compressed(builder: &BatchBuilder, codec: Compression) -> Result<Bytes, RecordError> {
+    let payload = sluice_record::compress(codec, builder.records_payload())?;
+    let mut fields = builder.fields();
+    fields.attributes |= codec.attribute_bits();
+    sluice_record::build_batch_from_parts(&fields, &payload)
 }
 
 #[derive(Debug)]
@@ -177,6 +209,7 @@ impl<T> Accumulator<T> {
     ) -> Appended {
         let limits = self.limits;
         let queue = self.partitions.entry(tp.clone()).or_default();
+        let buffered = &mut self.buffered;
         let mut closed_full = false;
 
         // Close the open batch first if this record would overflow it; a
@@ -185,7 +218,9 @@ impl<T> Accumulator<T> {
         if let Some(open) = queue.open.take_if(|open| {
             !open.builder.is_empty() && open.builder.size_in_bytes() + estimate > limits.batch_bytes
         }) {
-            queue.closed.push_back(open.close());
+            queue
+                .closed
+                .push_back(open.close(limits.compression, buffered));
             closed_full = true;
         }
 
@@ -198,12 +233,14 @@ impl<T> Accumulator<T> {
         open.builder
             .append(record.timestamp, record.key, record.value, record.headers);
         open.records.push(item);
-        self.buffered += open.builder.size_in_bytes() - before;
+        *buffered += open.builder.size_in_bytes() - before;
 
         if open.builder.size_in_bytes() >= limits.batch_bytes
             && let Some(open) = queue.open.take()
         {
-            queue.closed.push_back(open.close());
+            queue
+                .closed
+                .push_back(open.close(limits.compression, buffered));
             closed_full = true;
         }
         Appended { closed_full }
@@ -246,7 +283,9 @@ impl<T> Accumulator<T> {
                 .as_ref()
                 .is_some_and(|open| flush || now >= open.opened + limits.linger);
             if lingered && let Some(open) = queue.open.take() {
-                queue.closed.push_back(open.close());
+                queue
+                    .closed
+                    .push_back(open.close(limits.compression, &mut self.buffered));
             }
             if queue.closed.is_empty() {
                 continue;
@@ -318,6 +357,7 @@ mod tests {
             max_request_bytes: 1 << 20,
             max_in_flight_per_partition: 1,
             max_in_flight: 8,
+            compression: Compression::None,
         }
     }
 
@@ -470,6 +510,44 @@ mod tests {
             acc.complete(&tp(0));
         }
         assert_eq!(seen, (0..8).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn compressed_batches_decompress_to_their_records_and_keep_the_count_right() {
+        for codec in [
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let t0 = Instant::now();
+            let mut l = limits(4096);
+            l.compression = codec;
+            let mut acc = Accumulator::new(l);
+            let value = [b'z'; 100];
+            for i in 0..100 {
+                acc.append(&tp(0), record(&value), i, t0);
+            }
+            let mut seen = Vec::new();
+            while !acc.is_idle() {
+                for drained in acc.drain(t0, true) {
+                    for batch in &drained.batches {
+                        let parsed = RecordBatch::parse(&batch.bytes).unwrap();
+                        assert_eq!(parsed.header().compression(), codec);
+                        assert!(batch.bytes.len() < 1024, "{codec:?} compresses");
+                        let records = parsed.decompress(1 << 20).unwrap();
+                        for r in records.records() {
+                            assert_eq!(r.unwrap().value, Some(&value[..]));
+                        }
+                        seen.extend(batch.records.iter().copied());
+                    }
+                    acc.complete(&drained.tp);
+                }
+            }
+            assert_eq!(seen, (0..100).collect::<Vec<u32>>(), "{codec:?}");
+            // Buffered bytes went in uncompressed and out compressed.
+            assert_eq!(acc.buffered_bytes(), 0, "{codec:?}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
-use crate::types::Acks;
+use crate::types::{Acks, CompressionType};
 
 /// Settings of a [`Producer`].
 #[derive(Debug, Clone)]
@@ -56,6 +56,10 @@ pub struct ProducerConfig {
     pub broker_timeout: Duration,
     /// Bytes buffered in unsent batches before `send` waits. Default 32 MiB.
     pub buffer_bytes: usize,
+    /// Codec for the batches (Kafka's `compression.type`). Default none.
+    /// `batch_bytes` counts the records before compression; a batch is
+    /// compressed once, when it is closed.
+    pub compression: CompressionType,
 }
 
 impl Default for ProducerConfig {
@@ -71,6 +75,7 @@ impl Default for ProducerConfig {
             max_in_flight: 5,
             broker_timeout: Duration::from_secs(30),
             buffer_bytes: 32 * 1024 * 1024,
+            compression: CompressionType::None,
         }
     }
 }

@@ -70,6 +70,7 @@ pub(crate) async fn run(
             config.max_in_flight
         },
         max_in_flight: config.max_in_flight,
+        compression: config.compression.codec(),
     };
     let mut s = Sender {
         client,

@@ -34,6 +34,15 @@ pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
         .expect("test timed out")
 }
 
+/// An uncompressed batch of unkeyed `values`.
+pub fn values_batch(values: &[&str]) -> Vec<u8> {
+    let mut b = sluice_record::BatchBuilder::new();
+    for (i, v) in values.iter().enumerate() {
+        b.append(1_000 + i as i64, None, Some(v.as_bytes()), &[]);
+    }
+    b.build().to_vec()
+}
+
 #[derive(Debug, Default)]
 pub struct Log {
     /// (base offset, batch bytes with the base offset set)
@@ -438,6 +447,64 @@ async fn handle(state: &State, header: &RequestHeader, raw: Bytes) -> Reply {
                 .collect();
             body(&pb::FetchOffsetsResponse {
                 partitions,
+                ..Default::default()
+            })
+        }
+        // Groups here only have commits (no membership): listed Empty.
+        Ok(ApiKey::ListGroups) => {
+            let inner = state.lock();
+            let mut names: Vec<String> = inner.commits.keys().map(|k| k.0.clone()).collect();
+            names.sort();
+            names.dedup();
+            body(&pb::ListGroupsResponse {
+                groups: names
+                    .into_iter()
+                    .map(|group| pb::ListedGroup {
+                        group,
+                        state: "Empty".into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+        }
+        Ok(ApiKey::DescribeGroups) => {
+            let req = pb::DescribeGroupsRequest::decode(raw).unwrap();
+            let inner = state.lock();
+            let groups = req
+                .groups
+                .into_iter()
+                .map(|group| {
+                    let mut offsets: Vec<pb::GroupPartitionOffset> = inner
+                        .commits
+                        .iter()
+                        .filter(|(k, _)| k.0 == group)
+                        .map(|((_, topic, partition), offset)| pb::GroupPartitionOffset {
+                            topic: topic.clone(),
+                            partition: *partition,
+                            committed_offset: *offset,
+                            high_watermark: inner.topics[topic][*partition as usize].next_offset,
+                            ..Default::default()
+                        })
+                        .collect();
+                    offsets.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+                    if offsets.is_empty() {
+                        return pb::GroupDescription {
+                            group,
+                            error_code: ErrorCode::GroupIdNotFound as i32,
+                            ..Default::default()
+                        };
+                    }
+                    pb::GroupDescription {
+                        group,
+                        state: "Empty".into(),
+                        offsets,
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            body(&pb::DescribeGroupsResponse {
+                groups,
                 ..Default::default()
             })
         }
