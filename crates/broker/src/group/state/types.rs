@@ -1,0 +1,139 @@
+//! The public vocabulary of the group state machine: configuration,
+//! states, the parameters and outcomes of requests, and summaries.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// Identifies a JoinGroup or SyncGroup request waiting for its answer.
+pub type ReqId = u64;
+
+/// Group settings.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// How long the first rebalance of an empty group waits for more
+    /// members (Kafka's `group.initial.rebalance.delay.ms`).
+    pub initial_rebalance_delay: Duration,
+    /// Accepted session timeouts, inclusive (Kafka's broker defaults).
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(3000),
+            min_session_timeout_ms: 6000,
+            max_session_timeout_ms: 1_800_000,
+        }
+    }
+}
+
+/// The group states, named as DescribeGroups reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Empty,
+    PreparingRebalance,
+    CompletingRebalance,
+    Stable,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Empty => "Empty",
+            State::PreparingRebalance => "PreparingRebalance",
+            State::CompletingRebalance => "CompletingRebalance",
+            State::Stable => "Stable",
+        }
+    }
+}
+
+/// A JoinGroup request, decoded.
+#[derive(Debug, Clone)]
+pub struct JoinParams {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub session_timeout_ms: i32,
+    /// -1 (JoinGroup v0) means the session timeout.
+    pub rebalance_timeout_ms: i32,
+    pub protocol_type: String,
+    /// (name, metadata), preferred first.
+    pub protocols: Vec<(String, Bytes)>,
+    /// JoinGroup v4+: a member without an id gets MEMBER_ID_REQUIRED and
+    /// its new id, and must join again with it.
+    pub require_known_member_id: bool,
+}
+
+/// The answer to one JoinGroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinOutcome {
+    pub error_code: i16,
+    pub generation_id: i32,
+    pub protocol_name: String,
+    pub leader: String,
+    pub member_id: String,
+    /// (member id, group instance id, metadata) for the leader; empty for
+    /// followers.
+    pub members: Vec<(String, Option<String>, Bytes)>,
+}
+
+impl JoinOutcome {
+    pub fn error(code: i16, member_id: &str) -> JoinOutcome {
+        JoinOutcome {
+            error_code: code,
+            generation_id: -1,
+            protocol_name: String::new(),
+            leader: String::new(),
+            member_id: member_id.to_owned(),
+            members: Vec::new(),
+        }
+    }
+}
+
+/// The answer to one SyncGroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncOutcome {
+    pub error_code: i16,
+    pub assignment: Bytes,
+}
+
+impl SyncOutcome {
+    pub fn error(code: i16) -> SyncOutcome {
+        SyncOutcome {
+            error_code: code,
+            assignment: Bytes::new(),
+        }
+    }
+}
+
+/// What the caller must deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Join(ReqId, JoinOutcome),
+    Sync(ReqId, SyncOutcome),
+}
+
+/// A member as DescribeGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSummary {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub metadata: Bytes,
+    pub assignment: Bytes,
+}
+
+/// A group as DescribeGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub state: State,
+    pub protocol_type: String,
+    /// The chosen protocol, only while Stable (as Kafka).
+    pub protocol: String,
+    pub generation: i32,
+    pub members: Vec<MemberSummary>,
+}
