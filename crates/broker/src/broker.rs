@@ -37,7 +37,11 @@ impl Broker {
         let (stop, stopping) = watch::channel(false);
         let open_config = config.clone();
         let opened = tokio::task::spawn_blocking(move || {
-            let topics = Topics::open(&open_config.data_dir, open_config.topic_defaults.clone())?;
+            let topics = Topics::open(
+                &open_config.data_dir,
+                open_config.topic_defaults.clone(),
+                open_config.write_mode,
+            )?;
             let offsets = OffsetStore::open(&open_config.data_dir)?;
             let producer_ids = ProducerIds::open(&open_config.data_dir)?;
             Ok::<_, BrokerError>((topics, offsets, producer_ids))

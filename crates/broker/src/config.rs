@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 use sluice_network::{ServerConfig, TransferMode};
+use sluice_storage::WriteMode;
 
 use crate::topics::TopicSettings;
 
@@ -46,6 +47,9 @@ pub struct BrokerConfig {
     /// for more members (Kafka's `group.initial.rebalance.delay.ms`).
     pub group_initial_rebalance_delay_ms: u64,
     pub transfer_mode: TransferMode,
+    /// How partition logs write their active segment: `mmap` (default) or `write` (the
+    /// `pwrite` fallback for file systems where shared mappings misbehave).
+    pub write_mode: WriteMode,
     pub log_format: LogFormat,
     /// Create an unknown topic (with the default settings) on first produce.
     pub auto_create_topics: bool,
@@ -73,6 +77,7 @@ impl Default for BrokerConfig {
             kafka_advertise: None,
             group_initial_rebalance_delay_ms: 3000,
             transfer_mode: TransferMode::Sendfile,
+            write_mode: WriteMode::Mmap,
             log_format: LogFormat::Human,
             auto_create_topics: false,
             max_connections: 1024,
@@ -117,6 +122,12 @@ impl BrokerConfig {
         let transfer_mode = match cli.transfer_mode.or(file.transfer_mode) {
             Some(name) => name.parse::<TransferMode>()?,
             None => d.transfer_mode,
+        };
+        let write_mode = match cli.write_mode.or(file.write_mode).as_deref() {
+            Some("mmap") => WriteMode::Mmap,
+            Some("write") => WriteMode::Write,
+            Some(other) => anyhow::bail!("unknown write mode {other:?} (expected mmap or write)"),
+            None => d.write_mode,
         };
         let topic_defaults = TopicSettings {
             partitions: cli
@@ -171,6 +182,7 @@ impl BrokerConfig {
                 .or(file.group_initial_rebalance_delay_ms)
                 .unwrap_or(d.group_initial_rebalance_delay_ms),
             transfer_mode,
+            write_mode,
             log_format: cli.log_format.or(file.log_format).unwrap_or(d.log_format),
             auto_create_topics: cli
                 .auto_create_topics
@@ -257,6 +269,9 @@ pub struct Cli {
     /// How fetch records are sent: sendfile, splice, mmap or read [default: sendfile].
     #[arg(long, env = "SLUICE_TRANSFER_MODE")]
     pub transfer_mode: Option<String>,
+    /// How appends reach the active segment: mmap or write [default: mmap].
+    #[arg(long, env = "SLUICE_WRITE_MODE")]
+    pub write_mode: Option<String>,
     /// Log format [default: human].
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -329,6 +344,7 @@ pub struct FileConfig {
     pub kafka_advertise: Option<String>,
     pub group_initial_rebalance_delay_ms: Option<u64>,
     pub transfer_mode: Option<String>,
+    pub write_mode: Option<String>,
     pub log_format: Option<LogFormat>,
     pub auto_create_topics: Option<bool>,
     pub max_connections: Option<usize>,
@@ -408,9 +424,28 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:9393");
         assert_eq!(config.data_dir, PathBuf::from("./sluice-data"));
         assert_eq!(config.transfer_mode, TransferMode::Sendfile);
+        assert_eq!(config.write_mode, WriteMode::Mmap);
         assert!(!config.auto_create_topics);
         assert_eq!(config.kafka_listen, None);
         assert_eq!(config.group_initial_rebalance_delay_ms, 3000);
+    }
+
+    #[test]
+    fn write_mode_from_file_and_flag() {
+        let file = FileConfig::parse("write_mode = \"write\"").unwrap();
+        let cli = Cli::try_parse_from(["sluice-broker"]).unwrap();
+        assert_eq!(
+            BrokerConfig::merge(cli, file).unwrap().write_mode,
+            WriteMode::Write
+        );
+        let cli = Cli::try_parse_from(["sluice-broker", "--write-mode", "mmap"]).unwrap();
+        let file = FileConfig::parse("write_mode = \"write\"").unwrap();
+        assert_eq!(
+            BrokerConfig::merge(cli, file).unwrap().write_mode,
+            WriteMode::Mmap
+        );
+        let cli = Cli::try_parse_from(["sluice-broker", "--write-mode", "fast"]).unwrap();
+        assert!(BrokerConfig::merge(cli, FileConfig::default()).is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sluice_protocol::{ErrorCode, pb};
-use sluice_storage::{LogConfig, PartitionLog};
+use sluice_storage::{LogConfig, PartitionLog, WriteMode};
 use tracing::{info, warn};
 
 use crate::errors::{ApiError, BrokerError, error_chain};
@@ -164,12 +164,18 @@ pub struct Topics {
     /// map lock is only held for the final insert or remove.
     admin: Mutex<()>,
     pub defaults: TopicSettings,
+    /// How partition logs write their active segment (a broker setting, not a topic one).
+    write_mode: WriteMode,
 }
 
 impl Topics {
     /// Opens every committed topic under `data_dir`, removing half-created
     /// and half-deleted leftovers.
-    pub fn open(data_dir: &Path, defaults: TopicSettings) -> Result<Topics, BrokerError> {
+    pub fn open(
+        data_dir: &Path,
+        defaults: TopicSettings,
+        write_mode: WriteMode,
+    ) -> Result<Topics, BrokerError> {
         let root = data_dir.join("topics");
         let trash = data_dir.join("trash");
         for dir in [&root, &trash] {
@@ -199,6 +205,10 @@ impl Topics {
                     path: meta_path.clone(),
                     reason: e.message,
                 })?;
+            let log_config = LogConfig {
+                write_mode,
+                ..log_config
+            };
             let partitions =
                 open_partitions(&dir, &file.name, file.settings.partitions, &log_config)?;
             info!(topic = %file.name, partitions = partitions.len(), "topic loaded");
@@ -217,6 +227,7 @@ impl Topics {
             map: RwLock::new(map),
             admin: Mutex::new(()),
             defaults,
+            write_mode,
         })
     }
 
@@ -261,7 +272,10 @@ impl Topics {
             ));
         }
         let settings = self.defaults.with_overrides(partitions, config);
-        let log_config = settings.log_config()?;
+        let log_config = LogConfig {
+            write_mode: self.write_mode,
+            ..settings.log_config()?
+        };
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         if self.read().contains_key(name) {
             return Err(ApiError::new(
