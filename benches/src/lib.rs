@@ -38,6 +38,30 @@ impl std::fmt::Display for Spread {
     }
 }
 
+/// The values one figure took over repeated runs, in run order.
+#[derive(Debug, Clone, Default)]
+pub struct Samples(pub Vec<f64>);
+
+impl Samples {
+    pub fn push(&mut self, value: f64) {
+        self.0.push(value);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Median and min-max of the finite values.
+    pub fn spread(&self) -> Spread {
+        let mut values: Vec<f64> = self.0.iter().copied().filter(|v| v.is_finite()).collect();
+        Spread::of(&mut values)
+    }
+
+    pub fn median(&self) -> f64 {
+        self.spread().median
+    }
+}
+
 pub fn gb_per_s(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / elapsed.as_secs_f64() / 1e9
 }

@@ -1,0 +1,465 @@
+//! Produce: throughput and latency for acks 0, 1 and all, with 100-byte and
+//! 1000-byte messages.
+//!
+//! Two producers:
+//! - **pre-built batches** over a plain connection: one batch of 1000
+//!   messages per request, the same bytes every time, at most
+//!   [`IN_FLIGHT`] requests awaiting their answer (Kafka's default). This
+//!   measures the broker: validation, append, flush, answer.
+//! - the **sluice-client `Producer`**, one `send` per message, with its
+//!   defaults but 1 MiB batches: what an application gets.
+//!
+//! Each run writes into a fresh topic on one broker (sendfile, default
+//! settings), deleted after the run so the data set stays bounded.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use prost::Message;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use sluice_benches::Samples;
+use sluice_protocol::{ErrorCode, pb};
+use sluice_record::BatchBuilder;
+
+use crate::Plan;
+use crate::broker::BrokerProcess;
+use crate::wire::{self, CORRELATION_ID_AT, Wire};
+
+pub const MESSAGE_SIZES: [usize; 2] = [100, 1000];
+/// `(wire value, label)` of each acks level.
+pub const ACKS: [(i32, &str); 3] = [(0, "0"), (1, "1"), (-1, "all")];
+pub const BATCH_MESSAGES: usize = 1000;
+/// Requests awaiting an answer at once (Kafka's
+/// `max.in.flight.requests.per.connection`).
+pub const IN_FLIGHT: usize = 5;
+/// Percentiles reported, and their labels.
+pub const PERCENTILES: [(f64, &str); 5] = [
+    (50.0, "p50"),
+    (95.0, "p95"),
+    (99.0, "p99"),
+    (99.9, "p99.9"),
+    (100.0, "max"),
+];
+
+/// One uncompressed batch of `messages` values of `value_len` bytes,
+/// timestamped now. Values are pseudo-random so nothing along the way can
+/// take a shortcut on zeros.
+pub fn build_batch(messages: usize, value_len: usize) -> Bytes {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
+    let mut value = vec![0u8; value_len];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut builder = BatchBuilder::with_capacity(messages * (value_len + 16));
+    for _ in 0..messages {
+        for byte in value.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *byte = x as u8;
+        }
+        builder.append(now, None, Some(&value), &[]);
+    }
+    builder.build()
+}
+
+/// Appends `total` bytes of copies of `batch` to partition 0 of `topic`,
+/// about 1 MiB per request, acks=1, one request at a time.
+pub fn fill(wire: &mut Wire, topic: &str, batch: &Bytes, total: u64) -> Result<()> {
+    let per_request = ((1 << 20) / batch.len()).max(1);
+    let mut written = 0u64;
+    while written < total {
+        let request = pb::ProduceRequest {
+            topic: topic.into(),
+            partition: 0,
+            acks: 1,
+            timeout_ms: 30_000,
+            batches: vec![batch.clone(); per_request],
+        };
+        wire.request(&request)?;
+        written += (per_request * batch.len()) as u64;
+    }
+    Ok(())
+}
+
+/// Per-run samples of one produce configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ProduceCell {
+    /// Stored record batch bytes per second, in MB (1e6).
+    pub mb_per_s: Samples,
+    pub msgs_per_s: Samples,
+    /// Request latency in ms for each of [`PERCENTILES`]; empty for acks=0.
+    pub latency_ms: [Samples; 5],
+}
+
+#[derive(Debug, Clone)]
+pub struct ProduceResults {
+    /// `[message size index][acks index]`.
+    pub raw: Vec<Vec<ProduceCell>>,
+    pub batch_bytes: [usize; 2],
+    /// The client `Producer`: `(label, value bytes, acks label, cell)`;
+    /// its MB/s counts value bytes.
+    pub client: Vec<(usize, &'static str, ProduceCell)>,
+    /// Length of one client `Producer` run.
+    pub client_secs: f64,
+    /// The disk's rate for the same volume written with `write()` in 1 MiB
+    /// blocks and one `fdatasync`, in MB/s: what acks=all and sustained
+    /// acks=1 cannot beat.
+    pub disk_mb_per_s: Samples,
+    pub capped: Vec<String>,
+}
+
+pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
+    let data_dir = work.join("produce-data");
+    let broker = BrokerProcess::start(bin, &data_dir, "sendfile")?;
+    let mut admin = Wire::connect(broker.addr())?;
+    let batches = [
+        build_batch(BATCH_MESSAGES, MESSAGE_SIZES[0]),
+        build_batch(BATCH_MESSAGES, MESSAGE_SIZES[1]),
+    ];
+    let mut results = ProduceResults {
+        raw: vec![vec![ProduceCell::default(); ACKS.len()]; MESSAGE_SIZES.len()],
+        batch_bytes: [batches[0].len(), batches[1].len()],
+        client: vec![
+            (1000, "1", ProduceCell::default()),
+            (1000, "all", ProduceCell::default()),
+            (100, "1", ProduceCell::default()),
+        ],
+        client_secs: plan.client_produce_time.as_secs_f64(),
+        disk_mb_per_s: Samples::default(),
+        capped: Vec::new(),
+    };
+    let configs: Vec<(usize, usize)> = (0..MESSAGE_SIZES.len())
+        .flat_map(|s| (0..ACKS.len()).map(move |a| (s, a)))
+        .collect();
+
+    // Warm-up: one short untimed run of the largest configuration.
+    {
+        let topic = "produce-warmup";
+        admin.create_topic(topic, None)?;
+        produce_run(
+            broker.addr(),
+            topic,
+            &batches[1],
+            1,
+            plan.produce_bytes_large / 4,
+            plan.run_time_cap,
+        )?;
+        admin.delete_topic(topic)?;
+        settle();
+    }
+
+    for run in 0..plan.runs {
+        // A new order each run: a run leaves dirty pages, freed pages and
+        // writeback behind, so a fixed order would always hand a
+        // configuration the same predecessor.
+        let mut order = configs.clone();
+        order.shuffle(&mut StdRng::seed_from_u64(run as u64));
+        results
+            .disk_mb_per_s
+            .push(disk_write_mb_per_s(work, plan.produce_bytes_large)?);
+        settle();
+        for (s, a) in order {
+            let (acks, acks_label) = ACKS[a];
+            let size = MESSAGE_SIZES[s];
+            eprintln!(
+                "produce: run {}/{} {size}-byte acks={acks_label}",
+                run + 1,
+                plan.runs
+            );
+            let topic = format!("produce-{size}-{acks_label}-{run}");
+            admin.create_topic(&topic, None)?;
+            let budget = if size >= 1000 {
+                plan.produce_bytes_large
+            } else {
+                plan.produce_bytes_small
+            };
+            let out = produce_run(
+                broker.addr(),
+                &topic,
+                &batches[s],
+                acks,
+                budget,
+                plan.run_time_cap,
+            )?;
+            admin.delete_topic(&topic)?;
+            settle();
+            if out.capped {
+                results.capped.push(topic.clone());
+            }
+            let cell = &mut results.raw[s][a];
+            cell.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
+            cell.msgs_per_s.push(out.messages as f64 / out.secs);
+            if let Some(h) = &out.latency_us {
+                for (i, (p, _)) in PERCENTILES.iter().enumerate() {
+                    cell.latency_ms[i].push(h.value_at_quantile(p / 100.0) as f64 / 1e3);
+                }
+            }
+        }
+        for (size, acks_label, cell) in &mut results.client {
+            eprintln!(
+                "produce: run {}/{} client Producer {size}-byte acks={acks_label}",
+                run + 1,
+                plan.runs
+            );
+            let topic = format!("client-{size}-{acks_label}-{run}");
+            admin.create_topic(&topic, None)?;
+            let out = client_run(
+                broker.addr(),
+                &topic,
+                *size,
+                acks_label,
+                plan.client_produce_time,
+            )?;
+            admin.delete_topic(&topic)?;
+            settle();
+            cell.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
+            cell.msgs_per_s.push(out.messages as f64 / out.secs);
+            if let Some(h) = &out.latency_us {
+                for (i, (p, _)) in PERCENTILES.iter().enumerate() {
+                    cell.latency_ms[i].push(h.value_at_quantile(p / 100.0) as f64 / 1e3);
+                }
+            }
+        }
+    }
+    drop(admin);
+    broker.stop()?;
+    Ok(results)
+}
+
+/// Writes `bytes` into a new file next to the broker's data in 1 MiB
+/// `write()` calls, then `fdatasync`; returns MB/s.
+fn disk_write_mb_per_s(dir: &Path, bytes: u64) -> Result<f64> {
+    let path = dir.join("disk-probe");
+    let block = vec![0xa5u8; 1 << 20];
+    let start = Instant::now();
+    {
+        let mut file = std::fs::File::create(&path)?;
+        let mut written = 0;
+        while written < bytes {
+            file.write_all(&block)?;
+            written += block.len() as u64;
+        }
+        file.sync_data()?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    std::fs::remove_file(&path)?;
+    Ok(bytes as f64 / secs / 1e6)
+}
+
+/// Writes back whatever dirty data earlier runs left (the deleted topics'
+/// pages are dropped, so this is mostly quick), so that writeback does not
+/// run during the next timed run.
+fn settle() {
+    nix::unistd::sync();
+}
+
+struct RunOut {
+    bytes: u64,
+    messages: u64,
+    secs: f64,
+    latency_us: Option<Histogram<u64>>,
+    capped: bool,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs to 10 min, 3 significant digits.
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+fn check_produce_answer(body: Bytes) -> Result<()> {
+    let response = pb::ProduceResponse::decode(body)?;
+    let code = ErrorCode::from_wire(response.error_code);
+    ensure!(
+        code.is_ok(),
+        "produce failed: {code:?} {}",
+        response.error_message
+    );
+    Ok(())
+}
+
+/// Sends copies of `batch` until `budget` bytes or `cap` time, at most
+/// [`IN_FLIGHT`] unanswered. With acks=0 there are no answers: a last
+/// acks=1 request marks the end, since a connection's requests are
+/// handled in order.
+fn produce_run(
+    addr: &str,
+    topic: &str,
+    batch: &Bytes,
+    acks: i32,
+    budget: u64,
+    cap: Duration,
+) -> Result<RunOut> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let request = |acks, batch: &Bytes| pb::ProduceRequest {
+        topic: topic.into(),
+        partition: 0,
+        acks,
+        timeout_ms: 30_000,
+        batches: vec![batch.clone()],
+    };
+    let mut frame = wire::encode(0, &request(acks, batch))?.to_vec();
+    let requests = budget.div_ceil(batch.len() as u64);
+    let messages_per_request = BATCH_MESSAGES as u64;
+
+    let start = Instant::now();
+    let deadline = start + cap;
+    if acks == 0 {
+        let mut sent = 0u64;
+        while sent < requests && Instant::now() < deadline {
+            frame[CORRELATION_ID_AT..CORRELATION_ID_AT + 4]
+                .copy_from_slice(&(sent as u32).to_be_bytes());
+            stream.write_all(&frame)?;
+            sent += 1;
+        }
+        let marker_id = u32::MAX;
+        let marker = wire::encode(marker_id, &request(1, &build_batch(1, 10)))?;
+        stream.write_all(&marker)?;
+        let head = wire::read_head(&mut stream)?;
+        ensure!(head.correlation_id == marker_id, "unexpected answer");
+        check_produce_answer(head.body)?;
+        return Ok(RunOut {
+            bytes: sent * batch.len() as u64,
+            messages: sent * messages_per_request,
+            secs: start.elapsed().as_secs_f64(),
+            latency_us: None,
+            capped: sent < requests,
+        });
+    }
+
+    // The channel carries each request's send time to the reader; its
+    // bound keeps at most IN_FLIGHT requests unanswered (one held by the
+    // reader while it waits, IN_FLIGHT - 1 queued). `None` ends the run.
+    let (tx, rx) = mpsc::sync_channel::<Option<(u32, Instant)>>(IN_FLIGHT - 1);
+    let mut reader_stream = stream.try_clone()?;
+    let reader = std::thread::spawn(move || -> Result<(u64, Histogram<u64>, Instant)> {
+        let mut hist = histogram();
+        let mut answered = 0u64;
+        let mut last = Instant::now();
+        while let Ok(Some((id, sent_at))) = rx.recv() {
+            let head = wire::read_head(&mut reader_stream)?;
+            last = Instant::now();
+            ensure!(head.correlation_id == id, "answers out of order");
+            check_produce_answer(head.body)?;
+            let us = u64::try_from((last - sent_at).as_micros()).unwrap_or(u64::MAX);
+            hist.saturating_record(us.max(1));
+            answered += 1;
+        }
+        Ok((answered, hist, last))
+    });
+    let mut sent = 0u64;
+    let mut write_error = None;
+    while sent < requests && Instant::now() < deadline {
+        let id = sent as u32;
+        if tx.send(Some((id, Instant::now()))).is_err() {
+            break; // the reader failed; its error is reported below
+        }
+        frame[CORRELATION_ID_AT..CORRELATION_ID_AT + 4].copy_from_slice(&id.to_be_bytes());
+        if let Err(e) = stream.write_all(&frame) {
+            write_error = Some(e);
+            break;
+        }
+        sent += 1;
+    }
+    let _ = tx.send(None);
+    let (answered, hist, last) = match reader.join() {
+        Ok(result) => result.context("reading produce answers")?,
+        Err(_) => bail!("produce reader panicked"),
+    };
+    if let Some(e) = write_error {
+        return Err(e).context("writing produce requests");
+    }
+    ensure!(
+        answered == sent,
+        "{sent} requests sent, {answered} answered"
+    );
+    Ok(RunOut {
+        bytes: sent * batch.len() as u64,
+        messages: sent * messages_per_request,
+        secs: (last - start).as_secs_f64(),
+        latency_us: Some(hist),
+        capped: sent < requests,
+    })
+}
+
+/// The sluice-client `Producer`: one `send` per message for `duration`,
+/// then a flush. Latency is per message, from `send` to its delivery.
+fn client_run(
+    addr: &str,
+    topic: &str,
+    value_len: usize,
+    acks: &str,
+    duration: Duration,
+) -> Result<RunOut> {
+    use sluice_client::{Acks, Client, DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let acks: Acks = acks.parse()?;
+    let addr = addr.to_owned();
+    let topic = topic.to_owned();
+    runtime.block_on(async move {
+        let client = Client::connect(addr).await?;
+        let config = ProducerConfig {
+            acks,
+            batch_bytes: 1 << 20,
+            ..ProducerConfig::default()
+        };
+        let producer = Producer::new(client, config)?;
+        let value = Bytes::from(vec![0x5au8; value_len]);
+        // Deliveries resolve in send order (one partition), so one task
+        // awaiting them in order sees each as it resolves. The channel's
+        // bound also bounds the deliveries kept open.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(Instant, DeliveryFuture)>(65_536);
+        let collector = tokio::spawn(async move {
+            let mut hist = histogram();
+            while let Some((at, delivery)) = rx.recv().await {
+                delivery.await?;
+                hist.saturating_record(micros_since(at));
+            }
+            anyhow::Ok(hist)
+        });
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while start.elapsed() < duration {
+            for _ in 0..256 {
+                let record = ProducerRecord::new(topic.clone(), value.clone()).partition(0);
+                let at = Instant::now();
+                let delivery = producer.send(record).await;
+                tx.send((at, delivery))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("delivery collector stopped"))?;
+                sent += 1;
+            }
+        }
+        drop(tx);
+        producer.flush().await?;
+        let hist = collector.await??;
+        let secs = start.elapsed().as_secs_f64();
+        producer.close().await;
+        Ok(RunOut {
+            bytes: sent * value_len as u64,
+            messages: sent,
+            secs,
+            latency_us: Some(hist),
+            capped: false,
+        })
+    })
+}
+
+fn micros_since(at: Instant) -> u64 {
+    u64::try_from(at.elapsed().as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
