@@ -1,6 +1,7 @@
 //! Append throughput of the mmap and `write()` writers, and `read()` lookup latency.
 //!
-//! Run: `cargo bench -p sluice-benches --bench storage_append` (add `-- --quick` for a smoke run).
+//! Run: `cargo bench -p sluice-benches --bench storage_append` (add `-- --quick` for a smoke run,
+//! or `-- --total-mib N --runs N` to choose the size).
 //! Each configuration writes `TOTAL` bytes into a fresh log on the same file system as the
 //! working directory, several times, interleaving the modes so machine noise hits both; the
 //! table shows the median GB/s and the min-max spread.
@@ -101,12 +102,22 @@ fn reopen_times(mode: WriteMode, total: usize) -> (f64, f64) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let quick = args.iter().any(|a| a == "--quick");
     let (total, reps) = if quick {
         (64 * MIB, 1)
     } else {
         (1024 * MIB, 5)
     };
+    // `--total-mib N --runs N` override the sizes (for A/B experiments).
+    let total = value("--total-mib").map_or(total, |mib| mib * MIB);
+    let reps = value("--runs").unwrap_or(reps);
     println!("machine: {}", machine());
     println!(
         "{} MiB appended per run, {reps} runs each, median GB/s (min-max)\n",

@@ -40,6 +40,14 @@ impl IndexFile {
         }
         let entries = (len / entry_size as u64) as usize;
         let capacity = max_bytes - max_bytes % entry_size as u64;
+        // Real blocks, not a sparse extension: entries are stored through the mapping, and a
+        // store into an unbacked page on a full disk would raise SIGBUS.
+        if capacity > len {
+            let (from, extra) = (len as i64, (capacity - len) as i64);
+            nix::fcntl::posix_fallocate(&file, from, extra)
+                .map_err(std::io::Error::from)
+                .ctx(IoOp::Preallocate, path)?;
+        }
         file.set_len(capacity).ctx(IoOp::Preallocate, path)?;
         // SAFETY: the index files belong to this log, which holds the partition directory; no
         // other process maps or truncates them while the log is open, and this mapping is the

@@ -1,9 +1,11 @@
 //! The mmap writer: the segment is preallocated to its full capacity and mapped shared; an
 //! append is a `memcpy` into the mapping and a flush is `msync` of the written range.
 //!
-//! Preallocation uses `posix_fallocate` rather than a sparse `set_len`: on a full disk a store
-//! into a sparse mapping raises SIGBUS and kills the process, while a failed `fallocate` is an
-//! ordinary error returned before anything is acknowledged.
+//! The file is extended to its capacity with a sparse `set_len` (so the file system allocates
+//! blocks as data arrives, contiguously, as for `write()`), and the writer never stores into a
+//! page that has not been populated with `MADV_POPULATE_WRITE` first (see `prefault`): on a
+//! full disk a plain store into an unbacked page raises SIGBUS and kills the process, while a
+//! failed populate is an ordinary error returned before anything is acknowledged.
 //!
 //! Pages written here and pages `sendfile` reads are the same page-cache pages, so readers of the
 //! file see appended bytes without any extra step.
@@ -12,13 +14,9 @@ use std::fs::File;
 use std::io;
 use std::sync::Arc;
 
-use memmap2::{Advice, MmapOptions, MmapRaw};
+use memmap2::{MmapOptions, MmapRaw};
 
-/// How far ahead of the write position pages are faulted in, in one `madvise` call. A page
-/// fault per 4 KiB page is what makes first writes into a fresh mapping slower than `write()`;
-/// populating a few MiB at once does the same work without a trap per page.
-const PREFAULT_CHUNK: u64 = 8 << 20;
-
+use super::prefault::Prefetch;
 use super::{RangeSync, SegmentWriter};
 
 #[derive(Debug)]
@@ -27,8 +25,8 @@ pub struct MmapWriter {
     /// Shared with [`MmapSync`] handles so a flush can `msync` while the writer keeps copying.
     map: Arc<MmapRaw>,
     capacity: u64,
-    /// Bytes from the start of the mapping already faulted in writable.
-    populated: u64,
+    /// Keeps pages ahead of the write position faulted in, off the append path.
+    prefetch: Prefetch,
 }
 
 impl MmapWriter {
@@ -36,35 +34,17 @@ impl MmapWriter {
     pub fn open(file: Arc<File>, capacity: u64) -> io::Result<Self> {
         let len = file.metadata()?.len();
         if len < capacity {
-            let offset = i64::try_from(len).map_err(io::Error::other)?;
-            let extra = i64::try_from(capacity - len).map_err(io::Error::other)?;
-            nix::fcntl::posix_fallocate(&*file, offset, extra).map_err(io::Error::from)?;
+            file.set_len(capacity)?;
         }
         let capacity = capacity.max(len);
         let map_len = usize::try_from(capacity).map_err(io::Error::other)?;
-        let map = MmapOptions::new().len(map_len).map_raw(&*file)?;
+        let map = Arc::new(MmapOptions::new().len(map_len).map_raw(&*file)?);
         Ok(MmapWriter {
             file,
-            map: Arc::new(map),
+            prefetch: Prefetch::new(map.clone(), len, capacity),
+            map,
             capacity,
-            populated: 0,
         })
-    }
-}
-
-impl MmapWriter {
-    /// Faults in the pages up to `end` and a chunk beyond. Failure is harmless (the copy then
-    /// faults page by page), so it is only logged.
-    fn prefault(&mut self, end: u64) {
-        if end <= self.populated {
-            return;
-        }
-        let to = end.max(self.populated + PREFAULT_CHUNK).min(self.capacity);
-        let (from, len) = (self.populated as usize, (to - self.populated) as usize);
-        if let Err(error) = self.map.advise_range(Advice::PopulateWrite, from, len) {
-            tracing::debug!(%error, from, len, "prefaulting the segment mapping failed");
-        }
-        self.populated = to;
     }
 }
 
@@ -80,13 +60,14 @@ impl SegmentWriter for MmapWriter {
                     self.capacity
                 ))
             })?;
-        self.prefault(end);
+        self.prefetch.ensure(end)?;
         let mut at = position as usize;
         for part in parts {
             // SAFETY: `at + part.len() <= end <= capacity`, the mapping's length, so the
             // destination lies inside the mapping, which stays alive while `self.map` does. The
-            // file was preallocated to `capacity` with fallocate, so the store cannot fault on a
-            // hole (no SIGBUS on a full disk). `&mut self` makes this the only writer, and the log
+            // file is `capacity` long and `prefetch.ensure(end)` above populated every page up to
+            // `end`, so the store cannot fault on an unbacked page (no SIGBUS on a full disk).
+            // `&mut self` makes this the only writer, and the log
             // only writes past the committed end, which no reader looks at, so no one reads these
             // bytes concurrently. The source is a distinct heap buffer: no overlap.
             unsafe {
@@ -99,6 +80,7 @@ impl SegmentWriter for MmapWriter {
             at += part.len();
         }
         debug_assert_eq!(at as u64, end);
+        self.prefetch.advance(end);
         Ok(())
     }
 
@@ -107,7 +89,13 @@ impl SegmentWriter for MmapWriter {
     }
 
     fn seal(self: Box<Self>, len: u64) -> io::Result<()> {
-        let MmapWriter { file, map, .. } = *self;
+        let MmapWriter {
+            file,
+            map,
+            prefetch,
+            ..
+        } = *self;
+        drop(prefetch); // cancels population still queued for this segment
         // A concurrent flush may still hold the mapping; it only touches bytes below `len`.
         drop(map);
         file.set_len(len)

@@ -6,6 +6,7 @@
 
 mod file;
 mod mmap;
+mod prefault;
 
 use std::fmt::Debug;
 use std::fs::File;
