@@ -192,3 +192,23 @@ fn concurrent_readers_never_see_a_partial_batch() {
         }
     }
 }
+
+#[test]
+fn segments_roll_by_age_on_the_broker_clock_not_on_batch_timestamps() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = sluice_storage::LogConfig {
+            segment_ms: 200,
+            ..small_config(mode)
+        };
+        let log = open(dir.path(), &config);
+        // Timestamps a day apart: a producer cannot force a roll per request.
+        for day in 0..20 {
+            log.append(&batch_of(day * 86_400_000, &[b"x"])).unwrap();
+        }
+        assert_eq!(log.segment_count(), 1, "{mode:?}");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        log.append(&batch_of(0, &[b"y"])).unwrap();
+        assert_eq!(log.segment_count(), 2, "{mode:?}: an old segment rolls");
+    }
+}

@@ -384,3 +384,26 @@ fn arbitrary_bytes_in_any_file_never_panic_the_open() {
         assert_eq!(log.append(&batch_of(0, &[b"x"])).unwrap().base_offset, leo);
     }
 }
+
+#[test]
+fn a_sealed_segment_whose_cut_was_lost_keeps_every_later_segment() {
+    for mode in MODES {
+        for clean in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let config = small_config(mode);
+            let (batches, bases) = multi_segment_log(dir.path(), &config, clean);
+            // A power loss that undid the cut of the first sealed segment: zeros after its data.
+            let path = segment_file(dir.path(), bases[0], "log");
+            let len = fs::metadata(&path).unwrap().len();
+            OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(len + 40_000)
+                .unwrap();
+            let log = open(dir.path(), &config);
+            assert_eq!(log.segment_base_offsets(), bases, "{mode:?} clean={clean}");
+            assert_every_offset_readable(&log, &batches);
+        }
+    }
+}

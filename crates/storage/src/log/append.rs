@@ -58,6 +58,9 @@ impl PartitionLog {
             // Publish whatever was appended, even if a later batch of the request failed.
             let end = state.log_end_offset();
             self.log_end_offset.store(end, Ordering::Release);
+            if end > base_offset {
+                self.note_unflushed();
+            }
             written?;
             AppendInfo {
                 base_offset,
@@ -67,7 +70,6 @@ impl PartitionLog {
                 flush_due: false,
             }
         };
-        self.note_unflushed();
         let unflushed = (info.last_offset + 1 - self.flushed_offset()).max(0) as u64;
         let flush_due = self
             .config

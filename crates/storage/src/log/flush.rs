@@ -45,6 +45,8 @@ impl PartitionLog {
         }
         flush.in_progress = true;
         drop(flush);
+        // If the round unwinds (a panic in a sync), waiters must not wait forever for it.
+        let round_guard = RoundGuard(self);
 
         let round = {
             let state = self.read_state();
@@ -63,6 +65,7 @@ impl PartitionLog {
             None => Ok(()),
         };
 
+        std::mem::forget(round_guard);
         let mut flush = self.lock_flush();
         flush.in_progress = false;
         let outcome = match result {
@@ -107,5 +110,15 @@ impl PartitionLog {
         self.poisoned.store(true, Ordering::Release);
         drop(flush);
         self.flush_done.notify_all();
+    }
+}
+
+/// Ends a flush round that unwound: marks it over and wakes its waiters, who retry.
+struct RoundGuard<'a>(&'a PartitionLog);
+
+impl Drop for RoundGuard<'_> {
+    fn drop(&mut self) {
+        self.0.lock_flush().in_progress = false;
+        self.0.flush_done.notify_all();
     }
 }

@@ -152,6 +152,9 @@ fn seal_unless_last(segment: Segment, last: bool) -> Result<Segment> {
 }
 
 fn delete_segments(dir: &Path, bases: &[i64]) -> Result<()> {
+    if bases.is_empty() {
+        return Ok(());
+    }
     for &base in bases {
         for path in crate::segment::paths(dir, base) {
             match fs::remove_file(&path) {
@@ -161,7 +164,7 @@ fn delete_segments(dir: &Path, bases: &[i64]) -> Result<()> {
             }
         }
     }
-    Ok(())
+    checkpoint::sync_dir(dir)
 }
 
 fn read_checkpoint(dir: &Path, name: &str) -> Option<i64> {

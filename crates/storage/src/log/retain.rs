@@ -68,6 +68,7 @@ impl PartitionLog {
         for segment in removed {
             segment.delete_files()?;
         }
+        checkpoint::sync_dir(&self.dir)?;
         info!(dir = %self.dir.display(), deleted_segments, deleted_bytes, log_start_offset, "retention deleted segments");
         Ok(RetentionOutcome {
             deleted_segments,
@@ -91,7 +92,22 @@ impl PartitionLog {
         }
         let base = state.active().base_offset;
         if let Some(active) = state.segments.remove(&base) {
-            state.segments.insert(base, active.seal()?);
+            match active.seal() {
+                Ok(sealed) => {
+                    state.segments.insert(base, sealed);
+                }
+                Err(error) => {
+                    // The segment handle is gone; reload it from disk so the log keeps an
+                    // active segment for reads, and leave no clean marker: the next open recovers.
+                    self.poison(&error.to_string());
+                    if let Ok((segment, _)) =
+                        crate::segment::Segment::recover(&self.dir, base, &self.config)
+                    {
+                        state.segments.insert(base, segment);
+                    }
+                    return Err(error);
+                }
+            }
         }
         let leo = state.log_end_offset();
         self.flushed_offset.store(leo, Ordering::Release);

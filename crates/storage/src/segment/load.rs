@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use crate::config::LogConfig;
 use crate::error::{IoContext, IoOp, Result};
@@ -48,7 +49,7 @@ impl Segment {
             size,
             next_offset: base_offset,
             max_timestamp: time_index.last().map_or(-1, |e| e.timestamp),
-            first_timestamp: None,
+            opened_at: Instant::now(),
             bytes_since_index: 0,
             offset_index,
             time_index,
@@ -86,7 +87,6 @@ impl Segment {
         if outcome.stop.is_some() {
             return Ok(None);
         }
-        segment.first_timestamp = segment.first_batch_timestamp()?;
         Ok(Some(segment))
     }
 
@@ -109,7 +109,7 @@ impl Segment {
             size: 0,
             next_offset: base_offset,
             max_timestamp: -1,
-            first_timestamp: None,
+            opened_at: Instant::now(),
             bytes_since_index: 0,
             offset_index: OffsetIndex::create(&index_path, base_offset, config.max_index_bytes)?,
             time_index: TimeIndex::create(&time_path, base_offset, config.max_index_bytes)?,
@@ -126,16 +126,31 @@ impl Segment {
             config.segment_bytes,
             |position, header| segment.account_batch(position, header, config),
         )?;
+        // Zeros after the last batch are how every segment ends while it is active (and how a
+        // sealed one looks if its cut was lost): the end of the data, not damage.
+        let stop = match outcome.stop {
+            Some(_)
+                if zeros_from(
+                    &segment.file,
+                    &segment.log_path,
+                    outcome.valid_end,
+                    file_len,
+                )? =>
+            {
+                None
+            }
+            stop => stop,
+        };
         if outcome.valid_end < file_len {
-            // Cut the torn or corrupt tail (and any preallocated zeros) so nothing after the
-            // valid prefix can ever be read back as data.
+            // Cut the torn or corrupt tail (and any zeros) so nothing after the valid prefix can
+            // ever be read back as data.
             segment
                 .file
                 .set_len(outcome.valid_end)
                 .ctx(IoOp::Truncate, &segment.log_path)?;
             segment.file.sync_all().ctx(IoOp::Sync, &segment.log_path)?;
         }
-        Ok((segment, outcome.stop))
+        Ok((segment, stop))
     }
 
     /// Turns a loaded segment into the active one: indexes writable again, writer attached.
@@ -151,7 +166,7 @@ impl Segment {
             size,
             next_offset,
             max_timestamp,
-            first_timestamp,
+            opened_at,
             offset_index,
             time_index,
             indexes_ok,
@@ -183,11 +198,43 @@ impl Segment {
             size,
             next_offset,
             max_timestamp,
-            first_timestamp,
+            opened_at,
             bytes_since_index,
             offset_index,
             time_index,
             indexes_ok: OnceLock::from(true),
         })
     }
+}
+
+/// Whether `file[from..end)` holds only zeros. Holes are skipped with `SEEK_DATA`, so a sparse
+/// tail of a large segment costs a few system calls, not a read of every byte.
+fn zeros_from(file: &std::fs::File, path: &Path, from: u64, end: u64) -> Result<bool> {
+    use nix::unistd::{Whence, lseek};
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = from;
+    while pos < end {
+        let offset = i64::try_from(pos).map_err(|e| {
+            crate::error::StorageError::io(IoOp::Read, path, std::io::Error::other(e))
+        })?;
+        let data = match lseek(file, offset, Whence::SeekData) {
+            Ok(data) => data as u64,
+            Err(nix::errno::Errno::ENXIO) => return Ok(true), // only holes remain
+            Err(e) => return Err(crate::error::StorageError::io(IoOp::Read, path, e.into())),
+        };
+        if data >= end {
+            return Ok(true);
+        }
+        let len = (buf.len() as u64).min(end - data) as usize;
+        let got = file.read_at(&mut buf[..len], data).ctx(IoOp::Read, path)?;
+        if got == 0 {
+            return Ok(true);
+        }
+        if buf[..got].iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        pos = data + got as u64;
+    }
+    Ok(true)
 }

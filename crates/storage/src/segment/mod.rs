@@ -9,6 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use sluice_record::BatchHeader;
 
@@ -49,8 +50,10 @@ pub(crate) struct Segment {
     next_offset: i64,
     /// Largest batch max-timestamp seen, -1 when empty.
     max_timestamp: i64,
-    /// Max timestamp of the first batch: what age-based roll measures from.
-    first_timestamp: Option<i64>,
+    /// When this process created or opened the segment: what age-based roll measures from.
+    /// The broker's clock, not batch timestamps, so a producer cannot force a roll per request
+    /// with timestamps far apart (a reopened segment's age restarts).
+    opened_at: Instant,
     bytes_since_index: u64,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
@@ -85,7 +88,7 @@ impl Segment {
             size: 0,
             next_offset: base_offset,
             max_timestamp: -1,
-            first_timestamp: None,
+            opened_at: Instant::now(),
             bytes_since_index: 0,
             offset_index,
             time_index,
@@ -106,9 +109,7 @@ impl Segment {
         if self.size + size > config.segment_bytes {
             return Some("size");
         }
-        if self.first_timestamp.is_some_and(|first| {
-            header.max_timestamp.saturating_sub(first) > config.segment_ms as i64
-        }) {
+        if self.opened_at.elapsed() > Duration::from_millis(config.segment_ms) {
             return Some("age");
         }
         if self.offset_index.is_full() || self.time_index.is_full() {
@@ -163,7 +164,6 @@ impl Segment {
         self.size = position + size;
         self.next_offset = header.next_offset();
         self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
-        self.first_timestamp.get_or_insert(header.max_timestamp);
     }
 
     /// Syncs the log bytes and the indexes, cuts every file to its real length and drops the
@@ -221,10 +221,6 @@ impl Segment {
             .read_exact_at(&mut buf, position)
             .ctx(IoOp::Read, &self.log_path)?;
         Ok(buf)
-    }
-
-    fn first_batch_timestamp(&self) -> Result<Option<i64>> {
-        Ok(self.header_at(0)?.map(|h| h.max_timestamp))
     }
 
     /// Removes the segment's files. Readers holding the file handle keep reading the unlinked

@@ -35,7 +35,8 @@ impl SegmentWriter for FileWriter {
         if self.file.metadata()?.len() != len {
             self.file.set_len(len)?;
         }
-        Ok(())
+        // Durable cut and data before a recovery point past this segment relies on them.
+        self.file.sync_all()
     }
 }
 

@@ -39,9 +39,24 @@ impl MmapWriter {
         let capacity = capacity.max(len);
         let map_len = usize::try_from(capacity).map_err(io::Error::other)?;
         let map = Arc::new(MmapOptions::new().len(map_len).map_raw(&*file)?);
+        let prefetch = if populate_supported(&map, len, capacity)? {
+            Prefetch::new(map.clone(), len, capacity)
+        } else {
+            // Old kernel: back every page with fallocate instead, so plain stores cannot fault
+            // on a full disk.
+            let offset = i64::try_from(len).map_err(io::Error::other)?;
+            let extra = i64::try_from(capacity - len).map_err(io::Error::other)?;
+            if extra > 0 {
+                nix::fcntl::posix_fallocate(&*file, offset, extra).map_err(io::Error::from)?;
+            }
+            Prefetch::disabled(map.clone(), capacity)
+        };
+        if !prefetch.is_enabled() {
+            tracing::debug!("MADV_POPULATE_WRITE unsupported; segment preallocated with fallocate");
+        }
         Ok(MmapWriter {
             file,
-            prefetch: Prefetch::new(map.clone(), len, capacity),
+            prefetch,
             map,
             capacity,
         })
@@ -98,7 +113,28 @@ impl SegmentWriter for MmapWriter {
         drop(prefetch); // cancels population still queued for this segment
         // A concurrent flush may still hold the mapping; it only touches bytes below `len`.
         drop(map);
-        file.set_len(len)
+        file.set_len(len)?;
+        // The cut must be durable before anything (a recovery point past this segment) relies
+        // on it: a lost cut would bring back a tail of zeros.
+        file.sync_all()
+    }
+}
+
+/// Populates the page at `position` (the first one the writer will touch): `Ok(false)` when the
+/// kernel does not know `MADV_POPULATE_WRITE`; a full disk is an error here already.
+fn populate_supported(map: &MmapRaw, position: u64, capacity: u64) -> io::Result<bool> {
+    if position >= capacity {
+        return Ok(true);
+    }
+    let len = usize::try_from((capacity - position).min(4096)).map_err(io::Error::other)?;
+    let from = usize::try_from(position).map_err(io::Error::other)?;
+    match map.advise_range(memmap2::Advice::PopulateWrite, from, len) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => Ok(false),
+        Err(e) if e.raw_os_error() == Some(nix::libc::EFAULT) => {
+            Err(io::Error::from_raw_os_error(nix::libc::ENOSPC))
+        }
+        Err(e) => Err(e),
     }
 }
 

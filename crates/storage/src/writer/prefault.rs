@@ -75,8 +75,15 @@ fn run(job: &Job) {
             tracing::debug!(%error, from = at, len, "prefaulting a segment mapping failed");
             return;
         }
+        let (start, end) = (at as u64, (at + len) as u64);
         at += len;
-        job.populated.fetch_max(at as u64, Ordering::Release);
+        // Only contiguous progress counts: if an earlier range failed, the writer must still
+        // populate the hole itself (`ensure`) rather than store into unbacked pages.
+        let _ = job
+            .populated
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
+                (p >= start).then_some(p.max(end))
+            });
     }
 }
 
@@ -92,6 +99,9 @@ pub(super) struct Prefetch {
     populated: Arc<AtomicU64>,
     cancelled: Arc<AtomicBool>,
     queue: Option<Sender<Job>>,
+    /// False on kernels without `MADV_POPULATE_WRITE` (before Linux 5.14): the file is then
+    /// fallocated instead and the writer's stores fault pages in themselves.
+    enabled: bool,
 }
 
 impl Prefetch {
@@ -104,9 +114,28 @@ impl Prefetch {
             populated: Arc::new(AtomicU64::new(position - position % PAGE)),
             cancelled: Arc::new(AtomicBool::new(false)),
             queue: queue(),
+            enabled: true,
         };
         prefetch.advance(position);
         prefetch
+    }
+
+    /// No population at all (see `enabled`).
+    pub(super) fn disabled(map: Arc<MmapRaw>, capacity: u64) -> Prefetch {
+        Prefetch {
+            map,
+            capacity,
+            start: 0,
+            requested: capacity,
+            populated: Arc::new(AtomicU64::new(capacity)),
+            cancelled: Arc::new(AtomicBool::new(true)),
+            queue: None,
+            enabled: false,
+        }
+    }
+
+    pub(super) fn is_enabled(&self) -> bool {
+        self.enabled
     }
 
     /// Called after each write ending at `end`: when the writer has used half of the window,
