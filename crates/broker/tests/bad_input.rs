@@ -238,6 +238,44 @@ async fn idle_connections_are_closed_after_the_timeout() {
     broker.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_frame_trickled_byte_by_byte_is_cut_off_at_the_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.idle_timeout_ms = 300;
+    let broker = sluice_broker::Broker::start(config).await.unwrap();
+    let addr = broker.local_addr();
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    // Announce a 1 MiB frame, then send one byte every 50 ms: progress, but never a frame.
+    slow.write_all(&(1u32 << 20).to_be_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut closed = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if slow.write_all(&[0u8]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut probe = [0u8; 1];
+        if let Ok(Ok(0)) = tokio::time::timeout(
+            Duration::from_millis(1),
+            tokio::io::AsyncReadExt::read(&mut slow, &mut probe),
+        )
+        .await
+        {
+            closed = true;
+            break;
+        }
+    }
+    assert!(
+        closed,
+        "the broker kept a trickling connection open for {:?}",
+        started.elapsed()
+    );
+    still_serving(addr).await;
+    broker.shutdown().await.unwrap();
+}
+
 /// A valid request frame to mutate.
 fn seed_frame(kind: u8) -> Vec<u8> {
     let mut out = BytesMut::new();

@@ -111,6 +111,10 @@ impl<P: Protocol> Reader<P> {
     async fn run(mut self) {
         let peer = self.endpoints.peer;
         let mut buf = BytesMut::with_capacity(MIN_READ);
+        // When the oldest incomplete frame's first bytes arrived. A frame must be complete within
+        // the idle timeout of that moment: progress does not extend it, so a peer trickling a
+        // byte at a time cannot hold a connection (and its buffer) forever.
+        let mut partial_since: Option<tokio::time::Instant> = None;
         loop {
             // Everything already buffered is handled before reading more.
             loop {
@@ -138,6 +142,13 @@ impl<P: Protocol> Reader<P> {
             if *self.shutdown.borrow() {
                 return;
             }
+            partial_since = match (buf.is_empty(), partial_since) {
+                (true, _) => None,
+                (false, Some(since)) => Some(since),
+                (false, None) => Some(tokio::time::Instant::now()),
+            };
+            let deadline =
+                partial_since.unwrap_or_else(tokio::time::Instant::now) + self.config.idle_timeout;
             let wanted = match buf.get(..LENGTH_PREFIX_LEN) {
                 Some(prefix) => {
                     let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
@@ -163,7 +174,11 @@ impl<P: Protocol> Reader<P> {
                     }
                 },
                 _ = self.shutdown.changed() => return,
-                () = tokio::time::sleep(self.config.idle_timeout) => {
+                () = tokio::time::sleep_until(deadline) => {
+                    if partial_since.is_some() {
+                        warn!(%peer, buffered = buf.len(), "frame not completed within the idle timeout; closing connection");
+                        return;
+                    }
                     if self.in_flight.load(Ordering::Acquire) == 0 {
                         debug!(%peer, "idle timeout; closing connection");
                         return;
