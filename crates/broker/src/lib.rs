@@ -52,6 +52,7 @@ mod background;
 pub mod broker;
 pub mod config;
 pub mod errors;
+mod fetch_budget;
 pub mod group;
 pub mod kafka;
 mod long_poll;

@@ -17,10 +17,11 @@ use std::time::Duration;
 
 use sluice_network::{Reply, Request, Response};
 use sluice_protocol::{ErrorCode, pb};
-use sluice_storage::{FileSlice, StorageError};
+use sluice_storage::FileSlice;
 use tokio::sync::watch;
 
 use crate::errors::ApiError;
+use crate::fetch_budget::FetchBudget;
 use crate::long_poll::long_poll;
 use crate::partition::Partition;
 use crate::state::BrokerState;
@@ -106,7 +107,7 @@ impl Built {
 }
 
 fn build(targets: &[Target], max_bytes: u32) -> Built {
-    let mut remaining = u64::from(max_bytes);
+    let mut budget = FetchBudget::new(u64::from(max_bytes));
     let mut built = Built {
         body: pb::FetchResponse::default(),
         slices: Vec::new(),
@@ -128,50 +129,28 @@ fn build(targets: &[Target], max_bytes: u32) -> Built {
                 built.has_error = true;
             }
             Ok(partition) => {
-                out.high_watermark = partition.log.high_watermark();
-                out.log_start_offset = partition.log.log_start_offset();
                 let limit = match req.max_bytes {
                     0 => DEFAULT_PARTITION_MAX_BYTES,
                     n => n,
                 };
-                let limit = u64::from(limit).min(remaining);
-                if limit > 0 {
-                    match partition.log.read(req.offset, limit) {
-                        Ok(slice) => {
-                            out.high_watermark = slice.high_watermark;
-                            out.log_start_offset = slice.log_start_offset;
-                            // The first batch comes whole even when larger than the limits
-                            // (so a consumer always progresses), but only as the first data
-                            // of the response.
-                            let fits = slice.len <= remaining || built.bytes == 0;
-                            if slice.len > 0
-                                && fits
-                                && let Ok(len) = u32::try_from(slice.len)
-                            {
-                                out.records_len = len;
-                                remaining = remaining.saturating_sub(slice.len);
-                                built.bytes += slice.len;
-                                built.slices.push(slice);
-                            }
-                        }
-                        Err(error) => {
-                            if let StorageError::OffsetOutOfRange {
-                                log_start_offset,
-                                log_end_offset,
-                                ..
-                            } = &error
-                            {
-                                out.log_start_offset = *log_start_offset;
-                                out.high_watermark = *log_end_offset;
-                            }
-                            out.error_code = ApiError::from(error).code as i32;
-                            built.has_error = true;
-                        }
-                    }
+                let read = budget.read(partition, req.offset, u64::from(limit));
+                out.high_watermark = read.high_watermark;
+                out.log_start_offset = read.log_start_offset;
+                if let Some(error) = read.error {
+                    out.error_code = error.code as i32;
+                    built.has_error = true;
+                }
+                // A slice never spans segments, and segments are smaller than 2 GiB.
+                if let Some(slice) = read.slice
+                    && let Ok(len) = u32::try_from(slice.len)
+                {
+                    out.records_len = len;
+                    built.slices.push(slice);
                 }
             }
         }
         built.body.partitions.push(out);
     }
+    built.bytes = budget.bytes();
     built
 }

@@ -18,11 +18,10 @@ use sluice_kafka::api::fetch_response::{FetchPartitionResponse, FetchTopicRespon
 use sluice_kafka::{FetchResponse, RequestHeader};
 use sluice_network::kafka::{SliceRecords, fetch_response};
 use sluice_network::{KafkaRequest, Reply, Response};
-use sluice_storage::StorageError;
 use tokio::sync::watch;
 
 use super::codes::api_error_code;
-use crate::errors::ApiError;
+use crate::fetch_budget::FetchBudget;
 use crate::long_poll::long_poll;
 use crate::partition::Partition;
 use crate::state::BrokerState;
@@ -119,7 +118,7 @@ impl Built {
 }
 
 fn build(topics: &[(String, Vec<Target>)], max_bytes: u64, read_committed: bool) -> Built {
-    let mut remaining = max_bytes;
+    let mut budget = FetchBudget::new(max_bytes);
     let mut built = Built {
         body: FetchResponse::default(),
         bytes: 0,
@@ -139,28 +138,16 @@ fn build(topics: &[(String, Vec<Target>)], max_bytes: u64, read_committed: bool)
                     built.has_error = true;
                 }
                 Ok(partition) => {
-                    let hw = partition.log.high_watermark();
-                    out.high_watermark = hw;
-                    out.last_stable_offset = hw;
-                    out.log_start_offset = partition.log.log_start_offset();
-                    let limit = target.max_bytes.min(remaining);
-                    // With the response full, the partition is answered
-                    // without records (as Kafka does), unless nothing was
-                    // sent yet: then the first batch goes whole.
-                    let limit = if limit == 0 && built.bytes == 0 {
-                        1
-                    } else {
-                        limit
-                    };
-                    if limit > 0 {
-                        read_into(
-                            partition,
-                            target,
-                            limit,
-                            &mut out,
-                            &mut built,
-                            &mut remaining,
-                        );
+                    let read = budget.read(partition, target.fetch_offset, target.max_bytes);
+                    out.high_watermark = read.high_watermark;
+                    out.last_stable_offset = read.high_watermark;
+                    out.log_start_offset = read.log_start_offset;
+                    if let Some(error) = read.error {
+                        out.error_code = api_error_code(&error);
+                        built.has_error = true;
+                    }
+                    if let Some(slice) = read.slice {
+                        out.records = Some(SliceRecords::new(slice));
                     }
                 }
             }
@@ -171,42 +158,6 @@ fn build(topics: &[(String, Vec<Target>)], max_bytes: u64, read_committed: bool)
             partitions,
         });
     }
+    built.bytes = budget.bytes();
     built
-}
-
-fn read_into(
-    partition: &Partition,
-    target: &Target,
-    limit: u64,
-    out: &mut FetchPartitionResponse<SliceRecords>,
-    built: &mut Built,
-    remaining: &mut u64,
-) {
-    match partition.log.read(target.fetch_offset, limit) {
-        Ok(slice) => {
-            out.high_watermark = slice.high_watermark;
-            out.last_stable_offset = slice.high_watermark;
-            out.log_start_offset = slice.log_start_offset;
-            let fits = slice.len <= *remaining || built.bytes == 0;
-            if slice.len > 0 && fits {
-                *remaining = remaining.saturating_sub(slice.len);
-                built.bytes += slice.len;
-                out.records = Some(SliceRecords::new(slice));
-            }
-        }
-        Err(error) => {
-            if let StorageError::OffsetOutOfRange {
-                log_start_offset,
-                log_end_offset,
-                ..
-            } = &error
-            {
-                out.log_start_offset = *log_start_offset;
-                out.high_watermark = *log_end_offset;
-                out.last_stable_offset = *log_end_offset;
-            }
-            out.error_code = api_error_code(&ApiError::from(error));
-            built.has_error = true;
-        }
-    }
 }
