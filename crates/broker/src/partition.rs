@@ -1,7 +1,8 @@
-//! One partition: its log, the signal long polls wait on, and the state of
-//! its idempotent producers.
+//! One partition: its log, the signal long polls wait on, the flusher that
+//! acks=all produces wait on, and the state of its idempotent producers.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sluice_storage::PartitionLog;
 use tokio::sync::watch;
@@ -19,6 +20,12 @@ pub struct Partition {
     /// The log end offset after the latest append. Receivers are created by
     /// waiting fetches and dropped when they answer.
     appended: watch::Sender<i64>,
+    /// What the partition's flusher last achieved. Durable produces wait on it
+    /// asynchronously, so a thousand waiting producers hold no thread; only
+    /// the flusher uses one (for the sync itself).
+    durable: watch::Sender<Durable>,
+    /// A flusher task is running; a waiter that finds none starts one.
+    flushing: AtomicBool,
     /// Held across check, append and record of an idempotent batch, so the
     /// sequence check and the write are one step for concurrent producers.
     producers: Mutex<ProducerStates>,
@@ -29,14 +36,59 @@ impl Partition {
     /// segments (blocking: reads batch headers).
     pub fn new(topic: String, index: u32, log: PartitionLog) -> Partition {
         let (appended, _) = watch::channel(log.log_end_offset());
+        let (durable, _) = watch::channel(Durable {
+            flushed_offset: log.flushed_offset(),
+            failures: 0,
+        });
         let producers = Mutex::new(ProducerStates::recover(&log));
         Partition {
             topic,
             index,
             log,
             appended,
+            durable,
+            flushing: AtomicBool::new(false),
             producers,
         }
+    }
+
+    /// A receiver of the flusher's progress. Subscribe *before* calling
+    /// [`Partition::request_flush`], after the append to be made durable.
+    pub fn subscribe_durable(&self) -> watch::Receiver<Durable> {
+        self.durable.subscribe()
+    }
+
+    /// Makes sure a flusher runs: it syncs the log (one group-committed
+    /// round covers every append made before it started) and keeps going
+    /// while appends are unflushed and someone is waiting.
+    pub fn request_flush(self: &Arc<Self>) {
+        if self.flushing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let partition = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let log_owner = partition.clone();
+                let round = tokio::task::spawn_blocking(move || log_owner.log.flush()).await;
+                let failed = !matches!(round, Ok(Ok(_)));
+                if let Ok(Err(error)) = &round {
+                    tracing::warn!(topic = %partition.topic, partition = partition.index, error = %crate::errors::error_chain(error), "flush failed");
+                }
+                partition.durable.send_modify(|d| {
+                    d.flushed_offset = partition.log.flushed_offset();
+                    d.failures += u64::from(failed);
+                });
+                // Released before looking for more demand: a waiter that
+                // subscribed after this look starts a new flusher itself.
+                partition.flushing.store(false, Ordering::Release);
+                let more = !failed
+                    && partition.durable.receiver_count() > 0
+                    && partition.log.flushed_offset() < partition.log.log_end_offset();
+                if !more || partition.flushing.swap(true, Ordering::AcqRel) {
+                    break;
+                }
+            }
+        });
     }
 
     /// The idempotent producer state, locked.
@@ -53,4 +105,13 @@ impl Partition {
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.appended.subscribe()
     }
+}
+
+/// Progress of a partition's flusher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Durable {
+    /// Every offset below this is on disk.
+    pub flushed_offset: i64,
+    /// Flush rounds that failed (the log is poisoned after the first).
+    pub failures: u64,
 }

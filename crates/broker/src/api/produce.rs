@@ -112,21 +112,20 @@ fn find_partition(
     state.topics.partition(topic, index)
 }
 
-/// Waits until every offset below `target` is on disk.
+/// Waits until every offset below `target` is on disk, without holding a
+/// thread: the partition's flusher does the sync and publishes its progress.
 pub(crate) async fn wait_durable(
     partition: Arc<Partition>,
     target: i64,
     timeout: Option<Duration>,
 ) -> Result<(), ApiError> {
-    let flush = tokio::task::spawn_blocking(move || {
-        partition.log.flush_to(target).map_err(|error| {
-            warn!(topic = %partition.topic, partition = partition.index, offset = target, error = %error_chain(&error), "flush failed");
-            ApiError::from(error)
-        })
-    });
-    let joined = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, flush).await {
-            Ok(joined) => joined,
+    let mut progress = partition.subscribe_durable();
+    let failures_before = progress.borrow().failures;
+    partition.request_flush();
+    let wait = progress.wait_for(|d| d.flushed_offset >= target || d.failures > failures_before);
+    let outcome = match timeout {
+        Some(limit) => match tokio::time::timeout(limit, wait).await {
+            Ok(outcome) => outcome.map(|d| *d),
             Err(_) => {
                 return Err(ApiError::new(
                     ErrorCode::RequestTimedOut,
@@ -134,9 +133,19 @@ pub(crate) async fn wait_durable(
                 ));
             }
         },
-        None => flush.await,
+        None => wait.await.map(|d| *d),
     };
-    joined.map_err(|e| ApiError::new(ErrorCode::Unknown, format!("flush task failed: {e}")))?
+    match outcome {
+        Ok(d) if d.flushed_offset >= target => Ok(()),
+        Ok(_) => Err(ApiError::new(
+            ErrorCode::LogPoisoned,
+            "flushing the log failed; the batch may not be on disk",
+        )),
+        Err(_) => Err(ApiError::new(
+            ErrorCode::Unknown,
+            "the partition's flusher is gone",
+        )),
+    }
 }
 
 fn error_response(correlation_id: u32, error: &ApiError) -> Response {
