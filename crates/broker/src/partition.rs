@@ -101,6 +101,16 @@ impl Partition {
         self.appended.send_replace(self.log.log_end_offset());
     }
 
+    /// Everything an append is followed by: wake waiting fetches, and start
+    /// the flusher when the message-count flush policy asks for a sync (the
+    /// append itself never syncs; see `AppendInfo::flush_due`).
+    pub fn after_append(self: &Arc<Self>, info: &sluice_storage::AppendInfo) {
+        self.notify_append();
+        if info.flush_due {
+            self.request_flush();
+        }
+    }
+
     /// A receiver that sees every append made after this call.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.appended.subscribe()

@@ -14,7 +14,7 @@ use sluice_protocol::consts::{ACKS_ALL, ACKS_LEADER, ACKS_NONE, NO_OFFSET, NO_TI
 use sluice_protocol::{ErrorCode, pb};
 use tracing::{debug, warn};
 
-use crate::errors::{ApiError, error_chain};
+use crate::errors::ApiError;
 use crate::partition::Partition;
 use crate::state::BrokerState;
 
@@ -54,16 +54,7 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
         Ok(info) => info,
         Err(error) => return fail(error.into()),
     };
-    partition.notify_append();
-    if info.flush_due && acks != ACKS_ALL {
-        // The message-count flush policy: sync off the connection task; acks=all waits below.
-        let partition = partition.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = partition.log.flush() {
-                warn!(topic = %partition.topic, partition = partition.index, error = %error_chain(&error), "policy flush failed");
-            }
-        });
-    }
+    partition.after_append(&info);
     debug!(topic = %body.topic, partition = body.partition, offset = info.base_offset, last_offset = info.last_offset, peer = %request.peer, "appended");
 
     let response = pb::ProduceResponse {

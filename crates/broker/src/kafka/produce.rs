@@ -24,7 +24,7 @@ use tracing::{debug, info, warn};
 
 use super::codes::api_error_code;
 use crate::api::produce::wait_durable;
-use crate::errors::{ApiError, error_chain};
+use crate::errors::ApiError;
 use crate::partition::Partition;
 use crate::producers::Check;
 use crate::state::BrokerState;
@@ -183,16 +183,7 @@ fn append(
     } else {
         partition.log.append(records).map_err(storage_failure)?
     };
-    partition.notify_append();
-    if info.flush_due {
-        // The message-count flush policy, off the connection task.
-        let partition = partition.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = partition.log.flush() {
-                warn!(topic = %partition.topic, partition = partition.index, error = %error_chain(&error), "policy flush failed");
-            }
-        });
-    }
+    partition.after_append(&info);
     Ok(Appended {
         base_offset: info.base_offset,
         log_start_offset: info.log_start_offset,
