@@ -1,9 +1,10 @@
 //! The mmap writer: the segment is preallocated to its full capacity and mapped shared; an
 //! append is a `memcpy` into the mapping and a flush is `msync` of the written range.
 //!
-//! The file is extended to its capacity with a sparse `set_len` (so the file system allocates
-//! blocks as data arrives, contiguously, as for `write()`), and the writer never stores into a
-//! page that has not been populated with `MADV_POPULATE_WRITE` first (see `prefault`): on a
+//! The file is extended to its capacity with a sparse `set_len`; blocks are allocated only a
+//! window ahead of the writer (by the prefault thread, see `prefault`), so they come contiguously
+//! and in order, as for `write()`, and a fresh segment does not claim its full size. The writer
+//! never stores into a page that has not been populated with `MADV_POPULATE_WRITE` first: on a
 //! full disk a plain store into an unbacked page raises SIGBUS and kills the process, while a
 //! failed populate is an ordinary error returned before anything is acknowledged.
 //!
@@ -40,7 +41,7 @@ impl MmapWriter {
         let map_len = usize::try_from(capacity).map_err(io::Error::other)?;
         let map = Arc::new(MmapOptions::new().len(map_len).map_raw(&*file)?);
         let prefetch = if populate_supported(&map, len, capacity)? {
-            Prefetch::new(map.clone(), len, capacity)
+            Prefetch::new(map.clone(), file.clone(), len, capacity)
         } else {
             // Old kernel: back every page with fallocate instead, so plain stores cannot fault
             // on a full disk.
@@ -49,7 +50,7 @@ impl MmapWriter {
             if extra > 0 {
                 nix::fcntl::posix_fallocate(&*file, offset, extra).map_err(io::Error::from)?;
             }
-            Prefetch::disabled(map.clone(), capacity)
+            Prefetch::disabled(map.clone(), file.clone(), capacity)
         };
         if !prefetch.is_enabled() {
             tracing::debug!("MADV_POPULATE_WRITE unsupported; segment preallocated with fallocate");
