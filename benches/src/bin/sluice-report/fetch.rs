@@ -47,6 +47,9 @@ pub struct FetchResults {
     /// `[mode index][fetch size index]`.
     pub broker: Vec<Vec<Cell>>,
     pub raw: Vec<Vec<Cell>>,
+    /// The raw sendfile program paced by one small request per chunk ([`raw::push_paced`]),
+    /// per fetch size.
+    pub paced: Vec<Cell>,
     /// The sluice-client `Consumer` (parses every record), sendfile, its
     /// default 1 MiB partition fetch.
     pub client_consumer: Cell,
@@ -96,6 +99,7 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<FetchResults> {
         segment_bytes: plan.fetch_segment_bytes,
         broker: empty(),
         raw: empty(),
+        paced: vec![Cell::default(); FETCH_SIZES.len()],
         client_consumer: Cell::default(),
         capped: Vec::new(),
     };
@@ -166,6 +170,15 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<FetchResults> {
                 cell.gb_per_s.push(gb / r.secs);
                 cell.cpu_s_per_gb.push(r.sender_cpu / gb);
                 cell.client_cpu_s_per_gb.push(r.receiver_cpu / gb);
+                if mode == Mode::Sendfile {
+                    let r =
+                        raw::push_paced(&segments, chunk, plan.fetch_passes, plan.run_time_cap)?;
+                    let gb = r.bytes as f64 / 1e9;
+                    let cell = &mut results.paced[i];
+                    cell.gb_per_s.push(gb / r.secs);
+                    cell.cpu_s_per_gb.push(r.sender_cpu / gb);
+                    cell.client_cpu_s_per_gb.push(r.receiver_cpu / gb);
+                }
             }
         }
     }

@@ -33,6 +33,7 @@ mod broker;
 mod cpu;
 mod e2e;
 mod fetch;
+mod memory;
 mod plot;
 mod produce;
 mod raw;

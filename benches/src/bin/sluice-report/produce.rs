@@ -31,6 +31,7 @@ use sluice_record::BatchBuilder;
 
 use crate::Plan;
 use crate::broker::BrokerProcess;
+use crate::memory;
 use crate::wire::{self, CORRELATION_ID_AT, Wire};
 
 pub const MESSAGE_SIZES: [usize; 2] = [100, 1000];
@@ -114,6 +115,10 @@ pub struct ProduceResults {
     /// blocks and one `fdatasync`, in MB/s: what acks=all and sustained
     /// acks=1 cannot beat.
     pub disk_mb_per_s: Samples,
+    /// How fast the memory warmed before each raw produce run took its first touch, GB/s.
+    pub first_touch_gb_per_s: Samples,
+    /// Bytes warmed before each run.
+    pub warm_bytes: u64,
     pub capped: Vec<String>,
 }
 
@@ -135,6 +140,8 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
         ],
         client_secs: plan.client_produce_time.as_secs_f64(),
         disk_mb_per_s: Samples::default(),
+        first_touch_gb_per_s: Samples::default(),
+        warm_bytes: warm_bytes(plan),
         capped: Vec::new(),
     };
     let configs: Vec<(usize, usize)> = (0..MESSAGE_SIZES.len())
@@ -182,6 +189,9 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             } else {
                 plan.produce_bytes_small
             };
+            results
+                .first_touch_gb_per_s
+                .push(memory::warm(results.warm_bytes));
             let out = produce_run(
                 broker.addr(),
                 &topic,
@@ -212,6 +222,7 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             );
             let topic = format!("client-{size}-{acks_label}-{run}");
             admin.create_topic(&topic, None)?;
+            memory::warm(results.warm_bytes);
             let out = client_run(
                 broker.addr(),
                 &topic,
@@ -233,6 +244,11 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
     drop(admin);
     broker.stop()?;
     Ok(results)
+}
+
+/// Memory warmed before each run (see `memory`): a little more than the largest run writes.
+fn warm_bytes(plan: &Plan) -> u64 {
+    plan.produce_bytes_large + plan.produce_bytes_large / 4
 }
 
 /// Writes `bytes` into a new file next to the broker's data in 1 MiB

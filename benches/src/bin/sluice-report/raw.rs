@@ -259,3 +259,105 @@ fn send_splice(stream: &TcpStream, file: &File, len: u64, chunk: usize) -> Resul
     }
     Ok(len)
 }
+
+/// Bytes of the stand-in request the paced receiver sends before each chunk: about what a
+/// one-partition native fetch request takes on the wire.
+const PACED_REQUEST: usize = 48;
+/// The stand-in response head: a length, as the broker's head carries.
+const PACED_HEAD: usize = 4;
+
+/// Like [`push`] with sendfile, but in a consumer's rhythm: the receiver sends a small request,
+/// the sender reads it, answers with a small head (`MSG_MORE`, as the broker sends its head) and
+/// one chunk, and the receiver reads both before it asks again. One fetch at a time, as the
+/// broker's consumer does, and still nothing of the broker: no framing, no decoding, no runtime.
+/// What it costs beyond [`push`] is the price of the request/response rhythm itself: a wake-up
+/// and a small read on each side per chunk.
+pub fn push_paced(
+    segments: &Segments,
+    chunk: usize,
+    passes: usize,
+    cap: Duration,
+) -> Result<RawRun> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let receiver = std::thread::spawn(move || -> Result<(u64, f64)> {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut buf = vec![1u8; RECEIVE_BUFFER];
+        let request = [7u8; PACED_REQUEST];
+        let (bytes, cpu) = cpu::measure(|| -> Result<u64> {
+            let mut bytes = 0u64;
+            loop {
+                stream.write_all(&request)?;
+                let mut head = [0u8; PACED_HEAD];
+                if let Err(e) = stream.read_exact(&mut head) {
+                    // The sender closes instead of answering once it is done.
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        return Ok(bytes);
+                    }
+                    return Err(e.into());
+                }
+                let mut left = u64::from(u32::from_be_bytes(head));
+                while left > 0 {
+                    let want = buf.len().min(usize::try_from(left)?);
+                    let n = stream.read(&mut buf[..want])?;
+                    ensure!(n > 0, "paced sender closed mid-chunk");
+                    left -= n as u64;
+                    bytes += n as u64;
+                }
+            }
+        });
+        Ok((bytes?, cpu))
+    });
+    let (mut stream, _) = listener.accept()?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let start = Instant::now();
+    let deadline = start + cap;
+    let (sent, sender_cpu) = cpu::measure(|| -> Result<u64> {
+        let mut sent = 0u64;
+        let mut request = [0u8; PACED_REQUEST];
+        for (file, len) in std::iter::repeat_n(&segments.files, passes).flatten() {
+            let end = i64::try_from(*len)?;
+            let mut offset: i64 = 0;
+            while offset < end {
+                if Instant::now() > deadline {
+                    return Ok(sent);
+                }
+                stream.read_exact(&mut request)?;
+                let count = chunk.min(usize::try_from(end - offset)?);
+                let head = u32::try_from(count)?.to_be_bytes();
+                let more = nix::sys::socket::MsgFlags::from_bits_retain(nix::libc::MSG_MORE);
+                let n =
+                    nix::sys::socket::send(std::os::fd::AsRawFd::as_raw_fd(&stream), &head, more)?;
+                ensure!(n == head.len(), "short head write");
+                let mut left = count;
+                while left > 0 {
+                    let n = nix::sys::sendfile::sendfile(&stream, file, Some(&mut offset), left)?;
+                    ensure!(n > 0, "sendfile: file ended early");
+                    left -= n;
+                }
+                sent += count as u64;
+            }
+        }
+        Ok(sent)
+    });
+    let sent = sent?;
+    let secs = start.elapsed().as_secs_f64();
+    stream.shutdown(Shutdown::Both)?;
+    let (received, receiver_cpu) = match receiver.join() {
+        Ok(result) => result?,
+        Err(_) => bail!("paced receiver thread panicked"),
+    };
+    ensure!(received == sent, "sent {sent} bytes, received {received}");
+    Ok(RawRun {
+        bytes: received,
+        secs,
+        sender_cpu,
+        receiver_cpu,
+    })
+}

@@ -240,6 +240,24 @@ fn render_targets(md: &mut String, r: &Results) {
          over the fastest raw configuration; the CPU target is judged at each fetch size. The ratio of sendfile to read \
          CPU per GB is in the fetch CPU table below.\n"
     );
+    let paced: Vec<String> = FETCH_SIZES
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| {
+            let x = ratio(
+                &f.broker_cell(Mode::Sendfile, i).cpu_s_per_gb,
+                &f.paced[i].cpu_s_per_gb,
+            );
+            format!("{}x at {}", fmt_samples(&x, 2), size_label(size))
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "The raw sendfile program streams: it never waits for a request. Against the same program paced by one small \
+         request per chunk, as the broker's consumer paces the broker (table *Raw sendfile, one request per chunk* \
+         below), the broker's sendfile CPU per GB is {}.\n",
+        paced.join(", ")
+    );
 }
 
 fn scale(s: Spread, k: f64) -> Spread {
@@ -297,12 +315,15 @@ fn render_method(md: &mut String, r: &Results) {
     let _ = writeln!(
         md,
         "- Produce runs go in a new random order each run, and dirty data is written back (`sync`) between runs, so \
-         that no configuration always inherits the writeback of the same predecessor.\n\
+         that no configuration always inherits the writeback of the same predecessor. Right before each produce run \
+         the report writes and frees {} MiB of memory (see the produce section: on this virtual machine memory left \
+         free for a few seconds goes back to the host and is slow to touch again).\n\
          - Producer, consumer and broker share the machine's {} cores, as do the raw sender and receiver; nothing \
          is pinned. On loopback the sending thread also runs the receiving side's TCP processing (soft interrupts), \
          so sender CPU per GB, the broker's and the raw program's alike, includes work a network card would move to \
          the other machine.\n\
          - Every run is bounded in bytes and time; the data sets are deleted at the end.",
+        r.produce.warm_bytes >> 20,
         r.env.cores
     );
 }

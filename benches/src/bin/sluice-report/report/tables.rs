@@ -7,7 +7,7 @@ use sluice_benches::Samples;
 
 use super::{Results, fmt_samples, per_run_max, ratio};
 use crate::e2e::VALUE_BYTES;
-use crate::fetch::{self, FETCH_SIZES, size_label};
+use crate::fetch::{self, FETCH_SIZES, FetchResults, size_label};
 use crate::plot::Plot;
 use crate::produce::{self, ACKS, MESSAGE_SIZES, PERCENTILES};
 use crate::raw::Mode;
@@ -144,6 +144,7 @@ pub(super) fn render_fetch(md: &mut String, r: &Results, plots: &[Plot]) {
         false,
         None,
     );
+    render_paced(md, f);
     let _ = writeln!(
         md,
         "\n**Receiving side, CPU seconds per GB**: the benchmark's consumer thread (broker) and the raw receiver thread, sendfile\n"
@@ -177,6 +178,58 @@ pub(super) fn render_fetch(md: &mut String, r: &Results, plots: &[Plot]) {
             md,
             "Runs stopped by the time cap before the end of the data (their rate covers what was consumed): {}.\n",
             f.capped.join(", ")
+        );
+    }
+}
+
+/// The raw sendfile program in a consumer's rhythm (one small request per chunk) beside the
+/// streaming one and the broker: how much of the broker's CPU per fetch is the rhythm itself.
+fn render_paced(md: &mut String, f: &FetchResults) {
+    let _ = writeln!(
+        md,
+        "\n**Raw sendfile, one request per chunk**: the raw program again, but the receiver sends a 48-byte request \
+         and waits for a 4-byte head and one chunk before it asks again, as the broker's consumer does (blocking \
+         sockets, no framing, no decoding, no runtime). Sender thread CPU seconds per GB beside the streaming raw \
+         sendfile and the broker's sendfile, and the broker over each.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| size | paced GB/s | paced CPU s/GB | streaming CPU s/GB | broker CPU s/GB | broker / paced | broker / streaming | paced CPU µs per chunk | broker CPU µs per fetch |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for (i, &size) in FETCH_SIZES.iter().enumerate() {
+        let paced = &f.paced[i];
+        let streaming = &f.raw_cell(Mode::Sendfile, i).cpu_s_per_gb;
+        let broker = f.broker_cell(Mode::Sendfile, i);
+        // CPU per GB times bytes per fetch: CPU per fetch, in µs.
+        let per_fetch = |cpu: &Samples, bytes: &Samples| {
+            Samples(
+                cpu.0
+                    .iter()
+                    .zip(&bytes.0)
+                    .map(|(c, b)| c * b / 1e9 * 1e6)
+                    .collect(),
+            )
+        };
+        let paced_per_chunk = Samples(
+            paced
+                .cpu_s_per_gb
+                .0
+                .iter()
+                .map(|c| c * size as f64 / 1e3)
+                .collect(),
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            size_label(size),
+            fmt_samples(&paced.gb_per_s, 2),
+            fmt_samples(&paced.cpu_s_per_gb, 3),
+            fmt_samples(streaming, 3),
+            fmt_samples(&broker.cpu_s_per_gb, 3),
+            fmt_samples(&ratio(&broker.cpu_s_per_gb, &paced.cpu_s_per_gb), 2),
+            fmt_samples(&ratio(&broker.cpu_s_per_gb, streaming), 2),
+            fmt_samples(&paced_per_chunk, 1),
+            fmt_samples(&per_fetch(&broker.cpu_s_per_gb, &broker.bytes_per_fetch), 1),
         );
     }
 }
@@ -268,6 +321,15 @@ pub(super) fn render_produce(md: &mut String, r: &Results, plots: &[Plot]) {
         "\nThe disk, for comparison: the same volume as a 1000-byte run written with `write()` in 1 MiB blocks and \
          one `fdatasync` takes {} MB/s.",
         fmt_samples(&p.disk_mb_per_s, 0)
+    );
+    let _ = writeln!(
+        md,
+        "\nRight before each run the report writes and frees {} MiB of memory, so the run's fresh page-cache pages \
+         come from memory in use a moment ago: this machine is a virtual one whose host takes back memory that stays \
+         free for a few seconds, and a first store into such memory runs at about 0.5 GB/s (a broker in steady state \
+         recycles its own page cache instead). That warming touch itself ran at {} GB/s.",
+        p.warm_bytes >> 20,
+        fmt_samples(&p.first_touch_gb_per_s, 2)
     );
     let _ = writeln!(
         md,
