@@ -9,6 +9,7 @@
 //! - `scan`: batch-by-batch validation of a segment file, used by recovery.
 //! - `checkpoint`: recovery point, log start offset and clean-shutdown marker files.
 //! - `retention`: which segments retention deletes (plain decision code).
+//! - `spare`: segment files that retention removed, kept to be written over by later segments.
 //! - [`config`], [`error`].
 //!
 //! The byte layouts and the recovery procedure are in `docs/design.md`.
@@ -38,6 +39,7 @@ pub mod log;
 mod retention;
 mod scan;
 mod segment;
+mod spare;
 pub mod writer;
 
 pub use config::{LogConfig, WriteMode};

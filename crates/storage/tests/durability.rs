@@ -53,12 +53,13 @@ impl WriterFactory for FaultyFactory {
         &self,
         file: Arc<File>,
         path: &Path,
+        position: u64,
         capacity: u64,
     ) -> io::Result<Box<dyn SegmentWriter>> {
         if self.faults.fail_open.load(Ordering::SeqCst) {
             return Err(no_space());
         }
-        let inner = self.inner.open(file, path, capacity)?;
+        let inner = self.inner.open(file, path, position, capacity)?;
         Ok(Box::new(FaultyWriter {
             inner,
             faults: self.faults.clone(),

@@ -110,7 +110,14 @@ impl PartitionLog {
             return Ok(());
         };
         let base = state.log_end_offset();
-        let new = Segment::create(&self.dir, base, &self.config, self.factory.as_ref())?;
+        let spare = crate::spare::take(&self.dir);
+        let new = Segment::create(
+            &self.dir,
+            base,
+            &self.config,
+            self.factory.as_ref(),
+            spare.as_deref(),
+        )?;
         let old_base = state.active().base_offset;
         if let Some(old) = state.segments.remove(&old_base) {
             match old.seal() {

@@ -45,7 +45,7 @@ impl PartitionLog {
             Some(segments) => segments,
             None => {
                 let start = read_checkpoint(&dir, LOG_START).unwrap_or(0).max(0);
-                let segment = Segment::create(&dir, start, &config, factory.as_ref())?;
+                let segment = Segment::create(&dir, start, &config, factory.as_ref(), None)?;
                 BTreeMap::from([(start, segment)])
             }
         };
@@ -183,6 +183,7 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>> {
     for entry in fs::read_dir(dir).ctx(IoOp::ListDir, dir)? {
         let entry = entry.ctx(IoOp::ListDir, dir)?;
         let name = entry.file_name();
+        // Not a `.log`: indexes, checkpoints, spares (`spare-<n>.spare`).
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".log")) else {
             continue;
         };

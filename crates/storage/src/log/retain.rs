@@ -65,11 +65,13 @@ impl PartitionLog {
         checkpoint::write_offset(&self.dir, LOG_START, log_start_offset)?;
         let deleted_segments = removed.len();
         let deleted_bytes = removed.iter().map(|s| s.size()).sum();
+        let mut recycled = 0;
         for segment in removed {
-            segment.delete_files()?;
+            let slot = crate::spare::free_slot(&self.dir);
+            recycled += usize::from(segment.recycle_or_delete(slot.as_deref())?);
         }
         checkpoint::sync_dir(&self.dir)?;
-        info!(dir = %self.dir.display(), deleted_segments, deleted_bytes, log_start_offset, "retention deleted segments");
+        info!(dir = %self.dir.display(), deleted_segments, deleted_bytes, recycled, log_start_offset, "retention deleted segments");
         Ok(RetentionOutcome {
             deleted_segments,
             deleted_bytes,

@@ -127,8 +127,10 @@ impl Segment {
             |position, header| segment.account_batch(position, header, config),
         )?;
         // Zeros after the last batch are how every segment ends while it is active (and how a
-        // sealed one looks if its cut was lost): the end of the data, not damage.
+        // sealed one looks if its cut was lost): the end of the data, not damage. So is a valid
+        // batch older than this segment: the old contents of a recycled file (see `spare`).
         let stop = match outcome.stop {
+            Some(crate::scan::ScanStop::OffsetGap { found, .. }) if found < base_offset => None,
             Some(_)
                 if zeros_from(
                     &segment.file,
@@ -188,7 +190,12 @@ impl Segment {
         let bytes_since_index = size - offset_index.last().map_or(0, |e| e.position);
         file.set_len(size).ctx(IoOp::Truncate, &log_path)?;
         let writer = factory
-            .open(file.clone(), &log_path, config.segment_bytes.max(size))
+            .open(
+                file.clone(),
+                &log_path,
+                size,
+                config.segment_bytes.max(size),
+            )
             .ctx(IoOp::Preallocate, &log_path)?;
         Ok(Segment {
             base_offset,

@@ -64,21 +64,33 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    /// Creates a new, empty, active segment (overwriting stray files of the same name).
+    /// Creates a new, empty, active segment (overwriting stray files of the same name). With a
+    /// `spare` (see `spare`), the segment's file is that recycled file, renamed: its old bytes
+    /// stay until overwritten, past the segment's size, where nothing reads them.
     pub(crate) fn create(
         dir: &Path,
         base_offset: i64,
         config: &LogConfig,
         factory: &dyn WriterFactory,
+        spare: Option<&Path>,
     ) -> Result<Segment> {
         let [log_path, index_path, time_path] = paths(dir, base_offset);
+        let recycled = spare.is_some_and(|spare| match std::fs::rename(spare, &log_path) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(spare = %spare.display(), %error, "cannot recycle a spare segment file; creating a new one");
+                false
+            }
+        });
         let file = open_log_file(&log_path)?;
-        file.set_len(0).ctx(IoOp::Truncate, &log_path)?;
+        if !recycled {
+            file.set_len(0).ctx(IoOp::Truncate, &log_path)?;
+        }
         let offset_index = OffsetIndex::create(&index_path, base_offset, config.max_index_bytes)?;
         let time_index = TimeIndex::create(&time_path, base_offset, config.max_index_bytes)?;
         let file = Arc::new(file);
         let writer = factory
-            .open(file.clone(), &log_path, config.segment_bytes)
+            .open(file.clone(), &log_path, 0, config.segment_bytes)
             .ctx(IoOp::Preallocate, &log_path)?;
         Ok(Segment {
             base_offset,
@@ -225,6 +237,33 @@ impl Segment {
 
     /// Removes the segment's files. Readers holding the file handle keep reading the unlinked
     /// file until they drop it.
+    /// Keeps this removed segment's log file as the spare `slot` when nothing else holds it (a
+    /// fetch may still be sending from it), and deletes its indexes; otherwise deletes it all.
+    /// Returns whether the file was recycled.
+    pub(crate) fn recycle_or_delete(self, slot: Option<&Path>) -> Result<bool> {
+        let Some(slot) = slot else {
+            self.delete_files()?;
+            return Ok(false);
+        };
+        if Arc::strong_count(&self.file) != 1 || self.writer.is_some() {
+            self.delete_files()?;
+            return Ok(false);
+        }
+        let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
+        let log_path = self.log_path.clone();
+        let base = self.base_offset;
+        drop(self);
+        std::fs::rename(&log_path, slot).ctx(IoOp::Delete, &log_path)?;
+        for path in paths(&dir, base).into_iter().skip(1) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
+            }
+        }
+        Ok(true)
+    }
+
     pub(crate) fn delete_files(self) -> Result<()> {
         let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
         let base = self.base_offset;

@@ -31,22 +31,29 @@ pub struct MmapWriter {
 }
 
 impl MmapWriter {
-    /// Preallocates `file` to `capacity` bytes (keeping its current content) and maps it.
-    pub fn open(file: Arc<File>, capacity: u64) -> io::Result<Self> {
+    /// Preallocates `file` to `capacity` bytes (keeping its current content) and maps it; the
+    /// first write lands at `position`, which may lie below the file's length when the file is
+    /// a recycled segment (its pages are then overwritten in place).
+    pub fn open(file: Arc<File>, position: u64, capacity: u64) -> io::Result<Self> {
         let len = file.metadata()?.len();
+        if position > len {
+            return Err(io::Error::other(format!(
+                "writer position {position} is past the end of the file ({len} bytes)"
+            )));
+        }
         if len < capacity {
             file.set_len(capacity)?;
         }
         let capacity = capacity.max(len);
         let map_len = usize::try_from(capacity).map_err(io::Error::other)?;
         let map = Arc::new(MmapOptions::new().len(map_len).map_raw(&*file)?);
-        let prefetch = if populate_supported(&map, len, capacity)? {
-            Prefetch::new(map.clone(), file.clone(), len, capacity)
+        let prefetch = if populate_supported(&map, position, capacity)? {
+            Prefetch::new(map.clone(), file.clone(), position, capacity)
         } else {
             // Old kernel: back every page with fallocate instead, so plain stores cannot fault
             // on a full disk.
-            let offset = i64::try_from(len).map_err(io::Error::other)?;
-            let extra = i64::try_from(capacity - len).map_err(io::Error::other)?;
+            let offset = i64::try_from(position).map_err(io::Error::other)?;
+            let extra = i64::try_from(capacity - position).map_err(io::Error::other)?;
             if extra > 0 {
                 nix::fcntl::posix_fallocate(&*file, offset, extra).map_err(io::Error::from)?;
             }

@@ -41,12 +41,15 @@ pub trait RangeSync: Send + Sync + Debug {
 }
 
 /// Opens a writer over a segment file. The log calls it when a segment becomes active (created
-/// or reopened); `capacity` is the size the segment may grow to.
+/// or reopened); the first write will land at `position` (the end of the data: 0 for a new
+/// segment, even when its file is a recycled one still holding an older segment's bytes), and
+/// `capacity` is the size the segment may grow to.
 pub trait WriterFactory: Send + Sync + Debug {
     fn open(
         &self,
         file: Arc<File>,
         path: &Path,
+        position: u64,
         capacity: u64,
     ) -> io::Result<Box<dyn SegmentWriter>>;
 }
@@ -60,10 +63,11 @@ impl WriterFactory for DefaultWriterFactory {
         &self,
         file: Arc<File>,
         _path: &Path,
+        position: u64,
         capacity: u64,
     ) -> io::Result<Box<dyn SegmentWriter>> {
         Ok(match self.0 {
-            WriteMode::Mmap => Box::new(MmapWriter::open(file, capacity)?),
+            WriteMode::Mmap => Box::new(MmapWriter::open(file, position, capacity)?),
             WriteMode::Write => Box::new(FileWriter::new(file)),
         })
     }

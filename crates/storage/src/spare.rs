@@ -1,0 +1,44 @@
+//! Recycling segment files: a segment that retention removes becomes the file of a later segment
+//! of the same partition instead of being unlinked.
+//!
+//! A new segment written into a fresh file needs fresh page-cache pages (allocated, zeroed,
+//! faulted in) and fresh disk blocks; one written over a recycled file overwrites pages that are
+//! usually still cached and blocks that are already allocated. On this project's virtual machines
+//! the difference is large: the first store into memory the host has taken back runs at about
+//! 0.5 GB/s, an overwrite of cached pages at over 10 GB/s. A broker in steady state (retention
+//! deleting what producers add) then appends into memory it already has, as Postgres does by
+//! recycling WAL segments.
+//!
+//! Safety rests on two facts. A recycled file still holds its old batches past the new data, and
+//! every one of them has an offset below the new segment's base (retention only removes segments
+//! below the log start, and offsets only grow), so recovery, which requires each batch to
+//! continue the offsets exactly, can never take them for data: it stops at the first old batch
+//! as it stops at zeros. And a file is recycled only when nothing else holds it: a fetch that is
+//! still sending from the removed segment keeps its handle, and then the file is unlinked as
+//! before, so a reader never sees its bytes change.
+//!
+//! Spares live beside the segments as `spare-<n>.spare` (never taken for segments by the loader)
+//! and count against the disk, not against the log's retention size: a partition keeps at most
+//! [`SLOTS`] of them.
+
+use std::path::{Path, PathBuf};
+
+/// Spare files kept per partition: enough that retention, which runs on a timer, can stay a roll
+/// ahead of a fast producer.
+pub(crate) const SLOTS: usize = 2;
+
+const SUFFIX: &str = ".spare";
+
+fn slot(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("spare-{index}{SUFFIX}"))
+}
+
+/// A spare file to build the next segment on, if the partition has one.
+pub(crate) fn take(dir: &Path) -> Option<PathBuf> {
+    (0..SLOTS).map(|i| slot(dir, i)).find(|path| path.exists())
+}
+
+/// A free spare slot, if the partition has fewer than [`SLOTS`] spares.
+pub(crate) fn free_slot(dir: &Path) -> Option<PathBuf> {
+    (0..SLOTS).map(|i| slot(dir, i)).find(|path| !path.exists())
+}
