@@ -32,6 +32,16 @@ impl BrokerProcess {
     /// Starts `bin` on `data_dir` with `--transfer-mode mode` and waits for
     /// its listening line.
     pub fn start(bin: &Path, data_dir: &Path, mode: &str) -> Result<BrokerProcess> {
+        Self::start_with(bin, data_dir, mode, &[])
+    }
+
+    /// [`BrokerProcess::start`] with more command-line arguments.
+    pub fn start_with(
+        bin: &Path,
+        data_dir: &Path,
+        mode: &str,
+        extra: &[&str],
+    ) -> Result<BrokerProcess> {
         std::fs::create_dir_all(data_dir)?;
         let log = data_dir.with_extension(format!("{mode}.log"));
         let stderr = File::create(&log)?;
@@ -44,6 +54,7 @@ impl BrokerProcess {
             // does not depend on them.
             .args(["--max-frame-bytes", "67108864"])
             .args(["--default-max-message-bytes", "8388608"])
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -119,12 +119,23 @@ pub struct ProduceResults {
     pub first_touch_gb_per_s: Samples,
     /// Bytes warmed before each run.
     pub warm_bytes: u64,
+    /// Segment size and retention size of the long-lived topics the runs produce into.
+    pub steady_segment_bytes: u64,
+    pub steady_retention_bytes: u64,
+    /// 1000-byte messages, acks=1, into a fresh topic per run instead (new segment files).
+    pub fresh: ProduceCell,
     pub capped: Vec<String>,
 }
 
 pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
     let data_dir = work.join("produce-data");
-    let broker = BrokerProcess::start(bin, &data_dir, "sendfile")?;
+    let retention_check = RETENTION_CHECK_MS.to_string();
+    let broker = BrokerProcess::start_with(
+        bin,
+        &data_dir,
+        "sendfile",
+        &["--retention-check-ms", &retention_check],
+    )?;
     let mut admin = Wire::connect(broker.addr())?;
     let batches = [
         build_batch(BATCH_MESSAGES, MESSAGE_SIZES[0]),
@@ -142,27 +153,38 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
         disk_mb_per_s: Samples::default(),
         first_touch_gb_per_s: Samples::default(),
         warm_bytes: warm_bytes(plan),
+        steady_segment_bytes: plan.produce_bytes_large / 4,
+        steady_retention_bytes: plan.produce_bytes_large / 2,
+        fresh: ProduceCell::default(),
         capped: Vec::new(),
     };
     let configs: Vec<(usize, usize)> = (0..MESSAGE_SIZES.len())
         .flat_map(|s| (0..ACKS.len()).map(move |a| (s, a)))
         .collect();
 
-    // Warm-up: one short untimed run of the largest configuration.
-    {
-        let topic = "produce-warmup";
-        admin.create_topic(topic, None)?;
+    // One long-lived topic per configuration, filled untimed past its retention size, so the
+    // runs find the steady state of a broker whose retention removes what producers add: old
+    // segments deleted and their files recycled for new ones.
+    let steady = |s: usize, a: usize| format!("produce-{}-{}", MESSAGE_SIZES[s], ACKS[a].1);
+    for &(s, a) in &configs {
+        let topic = steady(s, a);
+        eprintln!("produce: filling {topic}");
+        admin.create_topic_with(
+            &topic,
+            Some(results.steady_segment_bytes),
+            i64::try_from(results.steady_retention_bytes)?,
+        )?;
         produce_run(
             broker.addr(),
-            topic,
-            &batches[1],
+            &topic,
+            &batches[s],
             1,
-            plan.produce_bytes_large / 4,
+            results.steady_retention_bytes + 2 * results.steady_segment_bytes,
             plan.run_time_cap,
         )?;
-        admin.delete_topic(topic)?;
-        settle();
     }
+    let_retention_run();
+    settle();
 
     for run in 0..plan.runs {
         // A new order each run: a run leaves dirty pages, freed pages and
@@ -182,8 +204,7 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
                 run + 1,
                 plan.runs
             );
-            let topic = format!("produce-{size}-{acks_label}-{run}");
-            admin.create_topic(&topic, None)?;
+            let topic = steady(s, a);
             let budget = if size >= 1000 {
                 plan.produce_bytes_large
             } else {
@@ -200,12 +221,43 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
                 budget,
                 plan.run_time_cap,
             )?;
-            admin.delete_topic(&topic)?;
+            let_retention_run();
             settle();
             if out.capped {
                 results.capped.push(topic.clone());
             }
             let cell = &mut results.raw[s][a];
+            cell.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
+            cell.msgs_per_s.push(out.messages as f64 / out.secs);
+            if let Some(h) = &out.latency_us {
+                for (i, (p, _)) in PERCENTILES.iter().enumerate() {
+                    cell.latency_ms[i].push(h.value_at_quantile(p / 100.0) as f64 / 1e3);
+                }
+            }
+        }
+        {
+            eprintln!(
+                "produce: run {}/{} 1000-byte acks=1 into a fresh topic",
+                run + 1,
+                plan.runs
+            );
+            let topic = format!("produce-fresh-{run}");
+            admin.create_topic(&topic, None)?;
+            memory::warm(results.warm_bytes);
+            let out = produce_run(
+                broker.addr(),
+                &topic,
+                &batches[1],
+                1,
+                plan.produce_bytes_large,
+                plan.run_time_cap,
+            )?;
+            admin.delete_topic(&topic)?;
+            settle();
+            if out.capped {
+                results.capped.push(topic.clone());
+            }
+            let cell = &mut results.fresh;
             cell.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
             cell.msgs_per_s.push(out.messages as f64 / out.secs);
             if let Some(h) = &out.latency_us {
@@ -241,9 +293,23 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             }
         }
     }
+    for &(s, a) in &configs {
+        admin.delete_topic(&steady(s, a))?;
+    }
     drop(admin);
     broker.stop()?;
     Ok(results)
+}
+
+/// The broker's retention check interval in the produce runs: a run of 1000-byte messages rolls
+/// a segment every few hundred milliseconds, and retention (which recycles the removed segments'
+/// files) has to keep up for the next roll to find a spare.
+pub const RETENTION_CHECK_MS: u64 = 100;
+
+/// Gives the broker's retention a few passes, so the spare segment files a run used up are
+/// replaced before the next run.
+fn let_retention_run() {
+    std::thread::sleep(std::time::Duration::from_millis(4 * RETENTION_CHECK_MS));
 }
 
 /// Memory warmed before each run (see `memory`): a little more than the largest run writes.

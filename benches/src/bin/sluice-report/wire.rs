@@ -109,13 +109,23 @@ impl Wire {
     }
 
     pub fn create_topic(&mut self, name: &str, segment_bytes: Option<u64>) -> Result<()> {
+        self.create_topic_with(name, segment_bytes, -1)
+    }
+
+    /// A one-partition topic kept at about `retention_bytes` (-1: unbounded).
+    pub fn create_topic_with(
+        &mut self,
+        name: &str,
+        segment_bytes: Option<u64>,
+        retention_bytes: i64,
+    ) -> Result<()> {
         self.request(&pb::CreateTopicRequest {
             name: name.into(),
             partitions: 1,
             config: Some(pb::TopicConfig {
                 segment_bytes,
                 retention_ms: Some(-1),
-                retention_bytes: Some(-1),
+                retention_bytes: Some(retention_bytes),
                 ..Default::default()
             }),
         })?;
