@@ -323,10 +323,10 @@ pub(super) fn render_produce(md: &mut String, r: &Results, plots: &[Plot]) {
         }
     }
     let f = &p.fresh;
-    let mut row = format!(
+    let mut row = String::from(
         "\nFor comparison, 1000-byte messages with acks=1 into a **fresh topic per run** (deleted after it), whose \
          segments are new files: every page is newly allocated, zeroed and faulted in, and every block newly \
-         allocated.\n\n| message | acks | MB/s | msgs/s (millions) "
+         allocated.\n\n| message | acks | MB/s | msgs/s (millions) ",
     );
     for (_, label) in PERCENTILES {
         let _ = write!(row, "| {label} ms ");
