@@ -41,6 +41,7 @@ impl Broker {
                 &open_config.data_dir,
                 open_config.topic_defaults.clone(),
                 open_config.write_mode,
+                open_config.recycle_segments(),
             )?;
             let offsets = OffsetStore::open(&open_config.data_dir)?;
             let producer_ids = ProducerIds::open(&open_config.data_dir)?;

@@ -105,6 +105,13 @@ impl BrokerConfig {
         }
     }
 
+    /// Whether partitions recycle the segment files retention removes. Only with a transfer mode
+    /// that copies (`mmap`, `read`): `sendfile` and `splice` leave sent pages referenced by
+    /// socket buffers, which a recycled file's next segment would overwrite in flight.
+    pub fn recycle_segments(&self) -> bool {
+        !self.transfer_mode.is_zero_copy()
+    }
+
     /// Merges flags/environment (`cli`) over the file named by `--config`
     /// (if any) over the defaults.
     pub fn resolve(cli: Cli) -> anyhow::Result<BrokerConfig> {
@@ -446,6 +453,26 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["sluice-broker", "--write-mode", "fast"]).unwrap();
         assert!(BrokerConfig::merge(cli, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn segments_are_recycled_only_when_fetches_copy() {
+        for (mode, recycle) in [
+            ("sendfile", false),
+            ("splice", false),
+            ("mmap", true),
+            ("read", true),
+        ] {
+            let cli = Cli::try_parse_from(["sluice-broker", "--transfer-mode", mode]).unwrap();
+            let config = BrokerConfig::merge(cli, FileConfig::default()).unwrap();
+            assert_eq!(config.recycle_segments(), recycle, "{mode}");
+        }
+        let cli = Cli::try_parse_from(["sluice-broker"]).unwrap();
+        let config = BrokerConfig::merge(cli, FileConfig::default()).unwrap();
+        assert!(
+            !config.recycle_segments(),
+            "the default (sendfile) must not recycle"
+        );
     }
 
     #[test]

@@ -166,6 +166,9 @@ pub struct Topics {
     pub defaults: TopicSettings,
     /// How partition logs write their active segment (a broker setting, not a topic one).
     write_mode: WriteMode,
+    /// Whether partition logs recycle removed segment files (`LogConfig::recycle_segments`): on
+    /// only when the transfer mode copies, see `Config::recycle_segments`.
+    recycle_segments: bool,
 }
 
 impl Topics {
@@ -175,6 +178,7 @@ impl Topics {
         data_dir: &Path,
         defaults: TopicSettings,
         write_mode: WriteMode,
+        recycle_segments: bool,
     ) -> Result<Topics, BrokerError> {
         let root = data_dir.join("topics");
         let trash = data_dir.join("trash");
@@ -207,6 +211,7 @@ impl Topics {
                 })?;
             let log_config = LogConfig {
                 write_mode,
+                recycle_segments,
                 ..log_config
             };
             let partitions =
@@ -228,6 +233,7 @@ impl Topics {
             admin: Mutex::new(()),
             defaults,
             write_mode,
+            recycle_segments,
         })
     }
 
@@ -274,6 +280,7 @@ impl Topics {
         let settings = self.defaults.with_overrides(partitions, config);
         let log_config = LogConfig {
             write_mode: self.write_mode,
+            recycle_segments: self.recycle_segments,
             ..settings.log_config()?
         };
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());

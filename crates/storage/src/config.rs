@@ -35,6 +35,14 @@ pub struct LogConfig {
     /// Largest batch accepted for append.
     pub max_message_bytes: u64,
     pub write_mode: WriteMode,
+    /// Keep segment files that retention removes and write later segments over them (see the
+    /// `spare` module). Only safe when nothing sends file pages by reference: a `sendfile` or
+    /// `splice` leaves the socket holding the page-cache pages it sent until the peer has them
+    /// (on loopback, until the receiving program has read them), so overwriting a recycled
+    /// file's pages could change bytes still on their way to a consumer. Off by default; the
+    /// broker turns it on only for its copying transfer modes. Turning it off removes spares at
+    /// the next open.
+    pub recycle_segments: bool,
 }
 
 impl Default for LogConfig {
@@ -50,6 +58,7 @@ impl Default for LogConfig {
             flush_interval_ms: None,
             max_message_bytes: 8 << 20,
             write_mode: WriteMode::Mmap,
+            recycle_segments: false,
         }
     }
 }

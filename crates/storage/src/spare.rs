@@ -9,6 +9,10 @@
 //! deleting what producers add) then appends into memory it already has, as Postgres does by
 //! recycling WAL segments.
 //!
+//! Recycling is off unless `LogConfig::recycle_segments` is set: a file sent with `sendfile` or
+//! `splice` stays referenced, page by page, by socket buffers the process cannot see into, so
+//! only a broker whose transfer mode copies may overwrite a removed segment's pages.
+//!
 //! Safety rests on two facts. A recycled file still holds its old batches past the new data, and
 //! every one of them has an offset below the new segment's base (retention only removes segments
 //! below the log start, and offsets only grow), so recovery, which requires each batch to
@@ -19,7 +23,9 @@
 //!
 //! Spares live beside the segments as `spare-<n>.spare` (never taken for segments by the loader)
 //! and count against the disk, not against the log's retention size: a partition keeps at most
-//! [`SLOTS`] of them.
+//! [`SLOTS`] of them. The rename that turns a spare into a segment is made durable (directory
+//! sync) before the segment takes data, so a power loss cannot hide flushed batches under a
+//! spare's name.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +37,11 @@ const SUFFIX: &str = ".spare";
 
 fn slot(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("spare-{index}{SUFFIX}"))
+}
+
+/// Whether `name` is a spare's file name.
+pub(crate) fn is_spare(name: &str) -> bool {
+    name.starts_with("spare-") && name.ends_with(SUFFIX)
 }
 
 /// A spare file to build the next segment on, if the partition has one.

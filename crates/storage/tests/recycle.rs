@@ -16,6 +16,7 @@ use sluice_storage::{LogConfig, PartitionLog, WriteMode};
 fn config(mode: WriteMode) -> LogConfig {
     LogConfig {
         retention_bytes: Some(100 * 1024),
+        recycle_segments: true,
         ..small_config(mode)
     }
 }
@@ -168,18 +169,57 @@ fn a_segment_a_reader_still_holds_is_unlinked_not_recycled() {
             oldest.read_to_bytes().unwrap(),
             next.read_to_bytes().unwrap(),
         );
+        let held = [
+            oldest.file.metadata().unwrap().ino(),
+            next.file.metadata().unwrap().ino(),
+        ];
         let outcome = log.apply_retention(0).unwrap();
+        for slot in 0..2 {
+            if let Ok(meta) = std::fs::metadata(spare(dir.path(), slot)) {
+                assert!(
+                    !held.contains(&meta.ino()),
+                    "{mode:?}: a held file became a spare"
+                );
+            }
+        }
         assert!(
             outcome.deleted_segments >= 2,
             "{mode:?}: retention kept the held segments"
         );
-        assert!(!spare(dir.path(), 0).exists() || outcome.deleted_segments > 2);
         // Rolls that would overwrite a recycled file, then the held slices again.
         append_numbered(&log, 200);
         log.apply_retention(0).unwrap();
         append_numbered(&log, 200);
         assert_eq!(oldest.read_to_bytes().unwrap(), oldest_bytes, "{mode:?}");
         assert_eq!(next.read_to_bytes().unwrap(), next_bytes, "{mode:?}");
+        assert_exactly_appended(&log);
+    }
+}
+
+#[test]
+fn without_recycling_retention_unlinks_and_open_removes_old_spares() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), &config(mode));
+        make_spare(&log);
+        log.close().unwrap();
+        drop(log);
+        let off = LogConfig {
+            recycle_segments: false,
+            ..config(mode)
+        };
+        let log = open(dir.path(), &off);
+        assert!(
+            !spare(dir.path(), 0).exists(),
+            "{mode:?}: a spare outlived recycling"
+        );
+        append_numbered(&log, 200);
+        assert!(log.apply_retention(0).unwrap().deleted_segments > 0);
+        assert!(
+            !spare(dir.path(), 0).exists(),
+            "{mode:?}: retention kept a spare"
+        );
+        assert!(!spare(dir.path(), 1).exists());
         assert_exactly_appended(&log);
     }
 }

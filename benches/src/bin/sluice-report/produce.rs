@@ -9,8 +9,12 @@
 //! - the **sluice-client `Producer`**, one `send` per message, with its
 //!   defaults but 1 MiB batches: what an application gets.
 //!
-//! Each run writes into a fresh topic on one broker (sendfile, default
-//! settings), deleted after the run so the data set stays bounded.
+//! The pre-built runs write into long-lived topics kept by retention (the
+//! steady state) on a broker with `--transfer-mode mmap`, so that removed
+//! segments are recycled (a broker recycles only with a copying transfer
+//! mode). Beside them: the same steady state on a broker with the default
+//! `sendfile` (no recycling), and a fresh topic per run. The client
+//! `Producer` runs into fresh topics, deleted after each run.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -91,6 +95,19 @@ pub fn fill(wire: &mut Wire, topic: &str, batch: &Bytes, total: u64) -> Result<(
     Ok(())
 }
 
+impl ProduceCell {
+    /// Adds one run's throughput and latency.
+    fn record(&mut self, out: &RunOut) {
+        self.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
+        self.msgs_per_s.push(out.messages as f64 / out.secs);
+        if let Some(h) = &out.latency_us {
+            for (i, (p, _)) in PERCENTILES.iter().enumerate() {
+                self.latency_ms[i].push(h.value_at_quantile(p / 100.0) as f64 / 1e3);
+            }
+        }
+    }
+}
+
 /// Per-run samples of one produce configuration.
 #[derive(Debug, Clone, Default)]
 pub struct ProduceCell {
@@ -124,6 +141,9 @@ pub struct ProduceResults {
     pub steady_retention_bytes: u64,
     /// 1000-byte messages, acks=1, into a fresh topic per run instead (new segment files).
     pub fresh: ProduceCell,
+    /// 1000-byte messages, acks=1, steady state on a broker with the default transfer mode
+    /// (sendfile), which does not recycle segment files.
+    pub steady_sendfile: ProduceCell,
     pub capped: Vec<String>,
 }
 
@@ -133,9 +153,16 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
     let broker = BrokerProcess::start_with(
         bin,
         &data_dir,
+        "mmap",
+        &["--retention-check-ms", &retention_check],
+    )?;
+    let default_broker = BrokerProcess::start_with(
+        bin,
+        &work.join("produce-data-sendfile"),
         "sendfile",
         &["--retention-check-ms", &retention_check],
     )?;
+    let mut default_admin = Wire::connect(default_broker.addr())?;
     let mut admin = Wire::connect(broker.addr())?;
     let batches = [
         build_batch(BATCH_MESSAGES, MESSAGE_SIZES[0]),
@@ -156,6 +183,7 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
         steady_segment_bytes: plan.produce_bytes_large / 4,
         steady_retention_bytes: plan.produce_bytes_large / 2,
         fresh: ProduceCell::default(),
+        steady_sendfile: ProduceCell::default(),
         capped: Vec::new(),
     };
     let configs: Vec<(usize, usize)> = (0..MESSAGE_SIZES.len())
@@ -178,6 +206,22 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             broker.addr(),
             &topic,
             &batches[s],
+            1,
+            results.steady_retention_bytes + 2 * results.steady_segment_bytes,
+            plan.run_time_cap,
+        )?;
+    }
+    {
+        let topic = steady(1, 1);
+        default_admin.create_topic_with(
+            &topic,
+            Some(results.steady_segment_bytes),
+            i64::try_from(results.steady_retention_bytes)?,
+        )?;
+        produce_run(
+            default_broker.addr(),
+            &topic,
+            &batches[1],
             1,
             results.steady_retention_bytes + 2 * results.steady_segment_bytes,
             plan.run_time_cap,
@@ -226,14 +270,7 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             if out.capped {
                 results.capped.push(topic.clone());
             }
-            let cell = &mut results.raw[s][a];
-            cell.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
-            cell.msgs_per_s.push(out.messages as f64 / out.secs);
-            if let Some(h) = &out.latency_us {
-                for (i, (p, _)) in PERCENTILES.iter().enumerate() {
-                    cell.latency_ms[i].push(h.value_at_quantile(p / 100.0) as f64 / 1e3);
-                }
-            }
+            results.raw[s][a].record(&out);
         }
         {
             eprintln!(
@@ -257,14 +294,30 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             if out.capped {
                 results.capped.push(topic.clone());
             }
-            let cell = &mut results.fresh;
-            cell.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
-            cell.msgs_per_s.push(out.messages as f64 / out.secs);
-            if let Some(h) = &out.latency_us {
-                for (i, (p, _)) in PERCENTILES.iter().enumerate() {
-                    cell.latency_ms[i].push(h.value_at_quantile(p / 100.0) as f64 / 1e3);
-                }
+            results.fresh.record(&out);
+        }
+        {
+            eprintln!(
+                "produce: run {}/{} 1000-byte acks=1, steady state with sendfile (no recycling)",
+                run + 1,
+                plan.runs
+            );
+            let topic = steady(1, 1);
+            memory::warm(results.warm_bytes);
+            let out = produce_run(
+                default_broker.addr(),
+                &topic,
+                &batches[1],
+                1,
+                plan.produce_bytes_large,
+                plan.run_time_cap,
+            )?;
+            let_retention_run();
+            settle();
+            if out.capped {
+                results.capped.push(format!("{topic} (sendfile broker)"));
             }
+            results.steady_sendfile.record(&out);
         }
         for (size, acks_label, cell) in &mut results.client {
             eprintln!(
@@ -284,18 +337,15 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             )?;
             admin.delete_topic(&topic)?;
             settle();
-            cell.mb_per_s.push(out.bytes as f64 / out.secs / 1e6);
-            cell.msgs_per_s.push(out.messages as f64 / out.secs);
-            if let Some(h) = &out.latency_us {
-                for (i, (p, _)) in PERCENTILES.iter().enumerate() {
-                    cell.latency_ms[i].push(h.value_at_quantile(p / 100.0) as f64 / 1e3);
-                }
-            }
+            cell.record(&out);
         }
     }
     for &(s, a) in &configs {
         admin.delete_topic(&steady(s, a))?;
     }
+    default_admin.delete_topic(&steady(1, 1))?;
+    drop(default_admin);
+    default_broker.stop()?;
     drop(admin);
     broker.stop()?;
     Ok(results)

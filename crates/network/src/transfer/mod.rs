@@ -48,6 +48,13 @@ impl TransferMode {
         TransferMode::Read,
     ];
 
+    /// Whether the mode hands the socket page-cache pages by reference (`sendfile`, `splice`):
+    /// the socket then holds those pages until the peer has the bytes, long after the call
+    /// returned, so the bytes of a sent file must never be overwritten in place.
+    pub fn is_zero_copy(self) -> bool {
+        matches!(self, TransferMode::Sendfile | TransferMode::Splice)
+    }
+
     /// The name used in configuration and logs.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -110,7 +110,11 @@ impl PartitionLog {
             return Ok(());
         };
         let base = state.log_end_offset();
-        let spare = crate::spare::take(&self.dir);
+        let spare = self
+            .config
+            .recycle_segments
+            .then(|| crate::spare::take(&self.dir))
+            .flatten();
         let new = Segment::create(
             &self.dir,
             base,

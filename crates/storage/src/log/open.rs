@@ -36,7 +36,7 @@ impl PartitionLog {
         config.validate()?;
         let dir = dir.into();
         fs::create_dir_all(&dir).ctx(IoOp::Create, &dir)?;
-        remove_leftovers(&dir)?;
+        remove_leftovers(&dir, !config.recycle_segments)?;
         let clean = checkpoint::take_clean_marker(&dir)?;
         let recovery_point = read_checkpoint(&dir, RECOVERY_POINT).filter(|_| !clean);
         let bases = list_segments(&dir)?;
@@ -196,8 +196,9 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>> {
     Ok(bases)
 }
 
-/// Removes half-written checkpoint temp files and indexes whose log is gone.
-fn remove_leftovers(dir: &Path) -> Result<()> {
+/// Removes half-written checkpoint temp files, indexes whose log is gone, and (when recycling is
+/// off) spare segment files.
+fn remove_leftovers(dir: &Path, spares: bool) -> Result<()> {
     for entry in fs::read_dir(dir).ctx(IoOp::ListDir, dir)? {
         let entry = entry.ctx(IoOp::ListDir, dir)?;
         let path = entry.path();
@@ -206,7 +207,7 @@ fn remove_leftovers(dir: &Path) -> Result<()> {
             name.strip_suffix(&format!(".{ext}"))
                 .is_some_and(|stem| !dir.join(format!("{stem}.log")).exists())
         });
-        if name.ends_with(".tmp") || orphan_index {
+        if name.ends_with(".tmp") || orphan_index || (spares && crate::spare::is_spare(&name)) {
             fs::remove_file(&path).ctx(IoOp::Delete, &path)?;
         }
     }

@@ -67,7 +67,11 @@ impl PartitionLog {
         let deleted_bytes = removed.iter().map(|s| s.size()).sum();
         let mut recycled = 0;
         for segment in removed {
-            let slot = crate::spare::free_slot(&self.dir);
+            let slot = self
+                .config
+                .recycle_segments
+                .then(|| crate::spare::free_slot(&self.dir))
+                .flatten();
             recycled += usize::from(segment.recycle_or_delete(slot.as_deref())?);
         }
         checkpoint::sync_dir(&self.dir)?;

@@ -82,6 +82,11 @@ impl Segment {
                 false
             }
         });
+        if recycled {
+            // The new name must be durable before the segment holds flushed data: syncing the
+            // data of an overwritten, already allocated file need not commit the rename.
+            crate::checkpoint::sync_dir(dir)?;
+        }
         let file = open_log_file(&log_path)?;
         if !recycled {
             file.set_len(0).ctx(IoOp::Truncate, &log_path)?;

@@ -10,8 +10,8 @@
 //! The window grows with what the writer has written (up to [`MAX_AHEAD`]), so a partition that
 //! receives little traffic does not pin megabytes of zeroed pages. Populating a page that is
 //! already present changes nothing, so a writer that overtakes the thread is merely slower, never
-//! wrong. A populated page past the data is a dirty page of zeros: recovery stops at zeros, and
-//! sealing cuts the file there.
+//! wrong. A populated page past the data is a dirty page of zeros (or, in a recycled file, of
+//! older batches): recovery stops at either, and sealing cuts the file there.
 
 use std::fs::File;
 use std::io;
@@ -105,7 +105,11 @@ fn allocate_blocks(file: &File, at: usize, len: usize) {
     let (Ok(offset), Ok(len)) = (i64::try_from(at), i64::try_from(len)) else {
         return;
     };
-    if let Err(error) = nix::fcntl::fallocate(file, FallocateFlags::empty(), offset, len) {
+    // KEEP_SIZE: the segment may have been sealed (cut to its data) since the job was queued;
+    // allocating must never make it longer again.
+    if let Err(error) =
+        nix::fcntl::fallocate(file, FallocateFlags::FALLOC_FL_KEEP_SIZE, offset, len)
+    {
         tracing::debug!(%error, offset, len, "allocating blocks ahead of a segment writer failed");
     }
 }

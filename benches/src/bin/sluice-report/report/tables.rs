@@ -322,29 +322,35 @@ pub(super) fn render_produce(md: &mut String, r: &Results, plots: &[Plot]) {
             let _ = writeln!(md, "{row}|");
         }
     }
-    let f = &p.fresh;
     let mut row = String::from(
-        "\nFor comparison, 1000-byte messages with acks=1 into a **fresh topic per run** (deleted after it), whose \
-         segments are new files: every page is newly allocated, zeroed and faulted in, and every block newly \
-         allocated.\n\n| message | acks | MB/s | msgs/s (millions) ",
+        "\nFor comparison, 1000-byte messages with acks=1 where segments are new files: the same steady state on a \
+         broker with the default transfer mode (`sendfile`, no recycling: each roll takes a new file while retention \
+         unlinks an old one), and a **fresh topic per run** (deleted after it) on the mmap broker. In both, every \
+         page is newly allocated, zeroed and faulted in, and every block newly allocated.\n\n\
+         | case | acks | MB/s | msgs/s (millions) ",
     );
     for (_, label) in PERCENTILES {
         let _ = write!(row, "| {label} ms ");
     }
     let _ = writeln!(md, "{row}|");
     let _ = writeln!(md, "{}|", "|---".repeat(4 + PERCENTILES.len()));
-    let mut row = format!(
-        "| 1000 B, fresh topic | 1 | {} | {} ",
-        fmt_samples(&f.mb_per_s, 0),
-        fmt_samples(
-            &Samples(f.msgs_per_s.0.iter().map(|v| v / 1e6).collect()),
-            2
-        )
-    );
-    for samples in &f.latency_ms {
-        let _ = write!(row, "| {} ", fmt_samples(samples, 2));
+    for (label, cell) in [
+        ("1000 B, steady state, sendfile broker", &p.steady_sendfile),
+        ("1000 B, fresh topic", &p.fresh),
+    ] {
+        let mut row = format!(
+            "| {label} | 1 | {} | {} ",
+            fmt_samples(&cell.mb_per_s, 0),
+            fmt_samples(
+                &Samples(cell.msgs_per_s.0.iter().map(|v| v / 1e6).collect()),
+                2
+            )
+        );
+        for samples in &cell.latency_ms {
+            let _ = write!(row, "| {} ", fmt_samples(samples, 2));
+        }
+        let _ = writeln!(md, "{row}|");
     }
-    let _ = writeln!(md, "{row}|");
     let _ = writeln!(
         md,
         "\nThe disk, for comparison: the same volume as a 1000-byte run written with `write()` in 1 MiB blocks and \
