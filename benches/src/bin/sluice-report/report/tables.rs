@@ -234,6 +234,30 @@ fn render_paced(md: &mut String, f: &FetchResults) {
     }
 }
 
+/// The head of a table of produce cells: `first` names the first column.
+fn produce_head(md: &mut String, first: &str) {
+    let mut head = format!("| {first} | acks | MB/s | msgs/s (millions) ");
+    for (_, label) in PERCENTILES {
+        let _ = write!(head, "| {label} ms ");
+    }
+    let _ = writeln!(md, "{head}|");
+    let _ = writeln!(md, "{}|", "|---".repeat(4 + PERCENTILES.len()));
+}
+
+/// One produce cell as a table row: throughput, message rate and latency percentiles.
+fn produce_row(md: &mut String, label: &str, acks: &str, cell: &produce::ProduceCell) {
+    let millions = Samples(cell.msgs_per_s.0.iter().map(|v| v / 1e6).collect());
+    let mut row = format!(
+        "| {label} | {acks} | {} | {} ",
+        fmt_samples(&cell.mb_per_s, 0),
+        fmt_samples(&millions, 2)
+    );
+    for samples in &cell.latency_ms {
+        let _ = write!(row, "| {} ", fmt_samples(samples, 2));
+    }
+    let _ = writeln!(md, "{row}|");
+}
+
 type Extra<'a> = Option<(&'a str, &'a dyn Fn(usize) -> String)>;
 
 fn table_by_mode(
@@ -299,58 +323,27 @@ pub(super) fn render_produce(md: &mut String, r: &Results, plots: &[Plot]) {
     for plot in plots.iter().filter(|p| p.file.starts_with("produce_")) {
         let _ = writeln!(md, "![{}](plots/{})\n", plot.alt, plot.file);
     }
-    let mut head = "| message | acks | MB/s | msgs/s (millions) ".to_owned();
-    for (_, label) in PERCENTILES {
-        let _ = write!(head, "| {label} ms ");
-    }
-    let _ = writeln!(md, "{head}|");
-    let _ = writeln!(md, "{}|", "|---".repeat(4 + PERCENTILES.len()));
+    produce_head(md, "message");
     for (s, size) in MESSAGE_SIZES.iter().enumerate() {
         for (a, (_, label)) in ACKS.iter().enumerate() {
-            let cell = &p.raw[s][a];
-            let mut row = format!(
-                "| {size} B | {label} | {} | {} ",
-                fmt_samples(&cell.mb_per_s, 0),
-                fmt_samples(
-                    &Samples(cell.msgs_per_s.0.iter().map(|v| v / 1e6).collect()),
-                    2
-                )
-            );
-            for samples in &cell.latency_ms {
-                let _ = write!(row, "| {} ", fmt_samples(samples, 2));
-            }
-            let _ = writeln!(md, "{row}|");
+            produce_row(md, &format!("{size} B"), label, &p.raw[s][a]);
         }
     }
-    let mut row = String::from(
+    let _ = writeln!(
+        md,
         "\nFor comparison, 1000-byte messages with acks=1 where segments are new files: the same steady state on a \
          broker with the default transfer mode (`sendfile`, no recycling: each roll takes a new file while retention \
          unlinks an old one), and a **fresh topic per run** (deleted after it) on the mmap broker. In both, every \
-         page is newly allocated, zeroed and faulted in, and every block newly allocated.\n\n\
-         | case | acks | MB/s | msgs/s (millions) ",
+         page is newly allocated, zeroed and faulted in, and every block newly allocated.\n"
     );
-    for (_, label) in PERCENTILES {
-        let _ = write!(row, "| {label} ms ");
-    }
-    let _ = writeln!(md, "{row}|");
-    let _ = writeln!(md, "{}|", "|---".repeat(4 + PERCENTILES.len()));
-    for (label, cell) in [
-        ("1000 B, steady state, sendfile broker", &p.steady_sendfile),
-        ("1000 B, fresh topic", &p.fresh),
-    ] {
-        let mut row = format!(
-            "| {label} | 1 | {} | {} ",
-            fmt_samples(&cell.mb_per_s, 0),
-            fmt_samples(
-                &Samples(cell.msgs_per_s.0.iter().map(|v| v / 1e6).collect()),
-                2
-            )
-        );
-        for samples in &cell.latency_ms {
-            let _ = write!(row, "| {} ", fmt_samples(samples, 2));
-        }
-        let _ = writeln!(md, "{row}|");
-    }
+    produce_head(md, "case");
+    produce_row(
+        md,
+        "1000 B, steady state, sendfile broker",
+        "1",
+        &p.steady_sendfile,
+    );
+    produce_row(md, "1000 B, fresh topic", "1", &p.fresh);
     let _ = writeln!(
         md,
         "\nThe disk, for comparison: the same volume as a 1000-byte run written with `write()` in 1 MiB blocks and \
