@@ -189,6 +189,40 @@ fn message_count_policy_asks_for_a_flush() {
 }
 
 #[test]
+fn a_segment_filling_without_flushes_asks_for_one_before_a_roll_must_sync_it_all() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        // No flush policy at all: only the bytes waiting for the next roll's sync ask.
+        let config = small_config(mode);
+        let ahead = config.sync_ahead_bytes();
+        assert!(ahead < config.segment_bytes);
+        let log = open(dir.path(), &config);
+        let value = vec![b'x'; 1000];
+        let mut written = 0;
+        let mut asked_at = None;
+        while written < config.segment_bytes / 2 {
+            let info = log.append(&batch_of(1, &[&value])).unwrap();
+            written = log.size_bytes();
+            if info.flush_due {
+                asked_at = Some(written);
+                break;
+            }
+        }
+        let asked_at = asked_at.expect("no flush asked for within half a segment");
+        assert!(
+            asked_at >= ahead,
+            "{mode:?}: asked at {asked_at} of {ahead}"
+        );
+        assert!(
+            asked_at < ahead + 2000,
+            "{mode:?}: asked late, at {asked_at}"
+        );
+        log.flush().unwrap();
+        assert!(!log.append(&batch_of(1, &[&value])).unwrap().flush_due);
+    }
+}
+
+#[test]
 fn interval_policy_flushes_when_due() {
     let dir = tempfile::tempdir().unwrap();
     let config = LogConfig {

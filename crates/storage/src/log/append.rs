@@ -21,9 +21,11 @@ pub struct AppendInfo {
     /// Largest batch max-timestamp among the appended batches.
     pub max_timestamp: i64,
     pub log_start_offset: i64,
-    /// The `flush_messages` policy asks for a flush now. The log does not flush inside the
-    /// append (that would put an `msync` on the caller's path); the caller runs
-    /// [`PartitionLog::flush`] where blocking is cheap, e.g. on a blocking thread pool.
+    /// The `flush_messages` policy asks for a flush now, or the active segment holds more
+    /// unsynced bytes than a roll should have to sync (`LogConfig::sync_ahead_bytes`). The log
+    /// does not flush inside the append (that would put an `msync` on the caller's path); the
+    /// caller runs [`PartitionLog::flush`] where blocking is cheap, e.g. on a blocking thread
+    /// pool.
     pub flush_due: bool,
 }
 
@@ -62,20 +64,31 @@ impl PartitionLog {
                 self.note_unflushed();
             }
             written?;
+            let active = state.active();
+            let unsynced = if self.synced_base.load(Ordering::Acquire) == active.base_offset {
+                active
+                    .size()
+                    .saturating_sub(self.synced_position.load(Ordering::Acquire))
+            } else {
+                active.size() // a segment rolled since the last round: its seal synced the rest
+            };
             AppendInfo {
                 base_offset,
                 last_offset: end - 1,
                 max_timestamp,
                 log_start_offset: state.log_start_offset,
-                flush_due: false,
+                flush_due: unsynced >= self.config.sync_ahead_bytes(),
             }
         };
         let unflushed = (info.last_offset + 1 - self.flushed_offset()).max(0) as u64;
-        let flush_due = self
+        let count_due = self
             .config
             .flush_messages
             .is_some_and(|limit| unflushed >= limit);
-        Ok(AppendInfo { flush_due, ..info })
+        Ok(AppendInfo {
+            flush_due: info.flush_due || count_due,
+            ..info
+        })
     }
 
     fn validate(&self, batches: &[&[u8]]) -> Result<Vec<BatchHeader>> {

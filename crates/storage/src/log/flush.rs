@@ -54,11 +54,12 @@ impl PartitionLog {
             (
                 active.next_offset(),
                 active.syncer(),
+                active.base_offset,
                 active.size(),
                 active.log_path().to_owned(),
             )
         };
-        let (end_offset, syncer, end_position, path) = round;
+        let (end_offset, syncer, base, end_position, path) = round;
         // Sealed segments were synced when sealed; only the active one can hold unsynced bytes.
         let result = match syncer {
             Some(syncer) => syncer.sync(0, end_position).ctx(IoOp::Sync, &path),
@@ -70,6 +71,8 @@ impl PartitionLog {
         flush.in_progress = false;
         let outcome = match result {
             Ok(()) => {
+                self.synced_base.store(base, Ordering::Release);
+                self.synced_position.store(end_position, Ordering::Release);
                 flush.flushed_offset = flush.flushed_offset.max(end_offset);
                 self.flushed_offset
                     .store(flush.flushed_offset, Ordering::Release);

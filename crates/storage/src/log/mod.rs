@@ -14,7 +14,7 @@ mod retain;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
@@ -41,6 +41,10 @@ pub struct PartitionLog {
     log_end_offset: AtomicI64,
     log_start_offset: AtomicI64,
     flushed_offset: AtomicI64,
+    /// Where the last flush round left the active segment synced: its base offset and position.
+    /// A pair of separate atomics: a torn read only mistimes one flush request.
+    synced_base: AtomicI64,
+    synced_position: AtomicU64,
     poisoned: AtomicBool,
 }
 

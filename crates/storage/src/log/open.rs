@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use tracing::{info, warn};
@@ -73,6 +73,7 @@ impl PartitionLog {
                 .ctx(IoOp::Sync, state.active().log_path())?;
         }
         checkpoint::write_offset(&dir, RECOVERY_POINT, state.active().base_offset)?;
+        let (synced_base, synced_position) = (state.active().base_offset, state.active().size());
         info!(dir = %dir.display(), clean, log_start_offset = log_start, log_end_offset = leo, segments = state.segments.len(), "log opened");
         Ok(PartitionLog {
             dir,
@@ -86,6 +87,9 @@ impl PartitionLog {
             log_end_offset: AtomicI64::new(leo),
             log_start_offset: AtomicI64::new(log_start),
             flushed_offset: AtomicI64::new(leo),
+            // Opening synced the active segment (above).
+            synced_base: AtomicI64::new(synced_base),
+            synced_position: AtomicU64::new(synced_position),
             poisoned: AtomicBool::new(false),
             config,
         })
