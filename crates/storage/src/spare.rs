@@ -23,15 +23,23 @@
 //!
 //! Spares live beside the segments as `spare-<n>.spare` (never taken for segments by the loader)
 //! and count against the disk, not against the log's retention size: a partition keeps at most
-//! [`SLOTS`] of them. The rename that turns a spare into a segment is made durable (directory
+//! [`SLOTS`] of them, and drops one that no roll has taken for [`MAX_IDLE_MS`], so a partition
+//! that went quiet does not hold segments of disk forever. The rename that turns a spare into a segment is made durable (directory
 //! sync) before the segment takes data, so a power loss cannot hide flushed batches under a
 //! spare's name.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, IoOp, Result};
 
 /// Spare files kept per partition: enough that retention, which runs on a timer, can stay a roll
 /// ahead of a fast producer.
 pub(crate) const SLOTS: usize = 2;
+
+/// How long a spare may wait for a roll before retention deletes it: a partition that does not
+/// roll within ten minutes gains little from a warm file, and the disk is better given back.
+pub(crate) const MAX_IDLE_MS: i64 = 10 * 60 * 1000;
 
 const SUFFIX: &str = ".spare";
 
@@ -52,4 +60,22 @@ pub(crate) fn take(dir: &Path) -> Option<PathBuf> {
 /// A free spare slot, if the partition has fewer than [`SLOTS`] spares.
 pub(crate) fn free_slot(dir: &Path) -> Option<PathBuf> {
     (0..SLOTS).map(|i| slot(dir, i)).find(|path| !path.exists())
+}
+
+/// Deletes the spares that have waited more than [`MAX_IDLE_MS`] at `now_ms` (milliseconds since
+/// the epoch). A spare's status-change time is when it became a spare (the rename sets it).
+/// Returns how many were deleted.
+pub(crate) fn expire(dir: &Path, now_ms: i64) -> Result<usize> {
+    let mut deleted = 0;
+    for path in (0..SLOTS).map(|i| slot(dir, i)) {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        let since_ms = meta.ctime() * 1000 + meta.ctime_nsec() / 1_000_000;
+        if now_ms.saturating_sub(since_ms) > MAX_IDLE_MS {
+            std::fs::remove_file(&path).ctx(IoOp::Delete, &path)?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
 }

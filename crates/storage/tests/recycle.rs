@@ -223,3 +223,32 @@ fn without_recycling_retention_unlinks_and_open_removes_old_spares() {
         assert_exactly_appended(&log);
     }
 }
+
+#[test]
+fn a_spare_no_roll_takes_is_deleted_after_ten_minutes() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), &config(mode));
+        make_spare(&log);
+        let now_ms = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap();
+        log.apply_retention(now_ms + 60_000).unwrap();
+        assert!(
+            spare(dir.path(), 0).exists(),
+            "{mode:?}: deleted a fresh spare"
+        );
+        log.apply_retention(now_ms + 11 * 60_000).unwrap();
+        assert!(
+            !spare(dir.path(), 0).exists(),
+            "{mode:?}: an idle spare stayed"
+        );
+        assert!(!spare(dir.path(), 1).exists());
+        append_numbered(&log, 100);
+        assert_exactly_appended(&log);
+    }
+}
