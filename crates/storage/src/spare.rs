@@ -31,8 +31,6 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, IoOp, Result};
-
 /// Spare files kept per partition: enough that retention, which runs on a timer, can stay a roll
 /// ahead of a fast producer.
 pub(crate) const SLOTS: usize = 2;
@@ -64,18 +62,25 @@ pub(crate) fn free_slot(dir: &Path) -> Option<PathBuf> {
 
 /// Deletes the spares that have waited more than [`MAX_IDLE_MS`] at `now_ms` (milliseconds since
 /// the epoch). A spare's status-change time is when it became a spare (the rename sets it).
-/// Returns how many were deleted.
-pub(crate) fn expire(dir: &Path, now_ms: i64) -> Result<usize> {
+/// Returns how many were deleted. Never fails: a roll may take a spare while this runs (it is
+/// then simply gone), and a spare that cannot be deleted must not stop retention itself.
+pub(crate) fn expire(dir: &Path, now_ms: i64) -> usize {
     let mut deleted = 0;
     for path in (0..SLOTS).map(|i| slot(dir, i)) {
         let Ok(meta) = std::fs::metadata(&path) else {
             continue;
         };
         let since_ms = meta.ctime() * 1000 + meta.ctime_nsec() / 1_000_000;
-        if now_ms.saturating_sub(since_ms) > MAX_IDLE_MS {
-            std::fs::remove_file(&path).ctx(IoOp::Delete, &path)?;
-            deleted += 1;
+        if now_ms.saturating_sub(since_ms) <= MAX_IDLE_MS {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => deleted += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "cannot delete an idle spare segment file");
+            }
         }
     }
-    Ok(deleted)
+    deleted
 }

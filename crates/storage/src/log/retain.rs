@@ -22,7 +22,7 @@ impl PartitionLog {
     /// milliseconds since the epoch) no longer keeps, and advances the log start offset.
     /// Spare segment files (see `spare`) that no roll has taken for a while are deleted too.
     pub fn apply_retention(&self, now_ms: i64) -> Result<RetentionOutcome> {
-        if self.config.recycle_segments && crate::spare::expire(&self.dir, now_ms)? > 0 {
+        if self.config.recycle_segments && crate::spare::expire(&self.dir, now_ms) > 0 {
             info!(dir = %self.dir.display(), "deleted spare segment files no roll took");
         }
         let removed = {
