@@ -240,8 +240,6 @@ impl Segment {
         Ok(buf)
     }
 
-    /// Removes the segment's files. Readers holding the file handle keep reading the unlinked
-    /// file until they drop it.
     /// Keeps this removed segment's log file as the spare `slot` when nothing else holds it (a
     /// fetch may still be sending from it), and deletes its indexes; otherwise deletes it all.
     /// Returns whether the file was recycled.
@@ -255,33 +253,33 @@ impl Segment {
             return Ok(false);
         }
         let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
-        let log_path = self.log_path.clone();
-        let base = self.base_offset;
+        let [log_path, indexes @ ..] = paths(&dir, self.base_offset);
         drop(self);
         std::fs::rename(&log_path, slot).ctx(IoOp::Delete, &log_path)?;
-        for path in paths(&dir, base).into_iter().skip(1) {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
-            }
-        }
+        remove_files(indexes)?;
         Ok(true)
     }
 
+    /// Removes the segment's files. Readers holding the file handle keep reading the unlinked
+    /// file until they drop it.
     pub(crate) fn delete_files(self) -> Result<()> {
         let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
-        let base = self.base_offset;
+        let files = paths(&dir, self.base_offset);
         drop(self);
-        for path in paths(&dir, base) {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
-            }
-        }
-        Ok(())
+        remove_files(files)
     }
+}
+
+/// Removes `files`; one already gone counts as removed.
+fn remove_files(files: impl IntoIterator<Item = PathBuf>) -> Result<()> {
+    for path in files {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
+        }
+    }
+    Ok(())
 }
 
 fn open_log_file(path: &Path) -> Result<File> {
