@@ -197,36 +197,23 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
     for &(s, a) in &configs {
         let topic = steady(s, a);
         eprintln!("produce: filling {topic}");
-        admin.create_topic_with(
-            &topic,
-            Some(results.steady_segment_bytes),
-            i64::try_from(results.steady_retention_bytes)?,
-        )?;
-        produce_run(
+        fill_steady(
+            &mut admin,
             broker.addr(),
             &topic,
             &batches[s],
-            1,
-            results.steady_retention_bytes + 2 * results.steady_segment_bytes,
-            plan.run_time_cap,
+            &results,
+            plan,
         )?;
     }
-    {
-        let topic = steady(1, 1);
-        default_admin.create_topic_with(
-            &topic,
-            Some(results.steady_segment_bytes),
-            i64::try_from(results.steady_retention_bytes)?,
-        )?;
-        produce_run(
-            default_broker.addr(),
-            &topic,
-            &batches[1],
-            1,
-            results.steady_retention_bytes + 2 * results.steady_segment_bytes,
-            plan.run_time_cap,
-        )?;
-    }
+    fill_steady(
+        &mut default_admin,
+        default_broker.addr(),
+        &steady(1, 1),
+        &batches[1],
+        &results,
+        plan,
+    )?;
     let_retention_run();
     settle();
 
@@ -254,17 +241,16 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             } else {
                 plan.produce_bytes_small
             };
-            results
-                .first_touch_gb_per_s
-                .push(memory::warm(results.warm_bytes));
-            let out = produce_run(
+            let (out, first_touch) = warm_run(
                 broker.addr(),
                 &topic,
                 &batches[s],
                 acks,
                 budget,
-                plan.run_time_cap,
+                plan,
+                results.warm_bytes,
             )?;
+            results.first_touch_gb_per_s.push(first_touch);
             let_retention_run();
             settle();
             if out.capped {
@@ -280,14 +266,14 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             );
             let topic = format!("produce-fresh-{run}");
             admin.create_topic(&topic, None)?;
-            memory::warm(results.warm_bytes);
-            let out = produce_run(
+            let (out, _) = warm_run(
                 broker.addr(),
                 &topic,
                 &batches[1],
                 1,
                 plan.produce_bytes_large,
-                plan.run_time_cap,
+                plan,
+                results.warm_bytes,
             )?;
             admin.delete_topic(&topic)?;
             settle();
@@ -303,14 +289,14 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
                 plan.runs
             );
             let topic = steady(1, 1);
-            memory::warm(results.warm_bytes);
-            let out = produce_run(
+            let (out, _) = warm_run(
                 default_broker.addr(),
                 &topic,
                 &batches[1],
                 1,
                 plan.produce_bytes_large,
-                plan.run_time_cap,
+                plan,
+                results.warm_bytes,
             )?;
             let_retention_run();
             settle();
@@ -360,6 +346,48 @@ pub const RETENTION_CHECK_MS: u64 = 100;
 /// replaced before the next run.
 fn let_retention_run() {
     std::thread::sleep(std::time::Duration::from_millis(4 * RETENTION_CHECK_MS));
+}
+
+/// Creates `topic` as a long-lived topic kept by retention and fills it past its retention size,
+/// untimed, so that runs find the steady state (old segments removed, spares ready).
+fn fill_steady(
+    admin: &mut Wire,
+    addr: &str,
+    topic: &str,
+    batch: &Bytes,
+    results: &ProduceResults,
+    plan: &Plan,
+) -> Result<()> {
+    admin.create_topic_with(
+        topic,
+        Some(results.steady_segment_bytes),
+        i64::try_from(results.steady_retention_bytes)?,
+    )?;
+    produce_run(
+        addr,
+        topic,
+        batch,
+        1,
+        results.steady_retention_bytes + 2 * results.steady_segment_bytes,
+        plan.run_time_cap,
+    )?;
+    Ok(())
+}
+
+/// Warms `warm_bytes` of memory (see `memory`), then one timed [`produce_run`]; returns the run
+/// and how fast the warming's first touch went, in GB/s.
+fn warm_run(
+    addr: &str,
+    topic: &str,
+    batch: &Bytes,
+    acks: i32,
+    budget: u64,
+    plan: &Plan,
+    warm_bytes: u64,
+) -> Result<(RunOut, f64)> {
+    let first_touch = memory::warm(warm_bytes);
+    let out = produce_run(addr, topic, batch, acks, budget, plan.run_time_cap)?;
+    Ok((out, first_touch))
 }
 
 /// Memory warmed before each run (see `memory`): a little more than the largest run writes.

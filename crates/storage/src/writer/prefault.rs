@@ -94,9 +94,9 @@ fn run(job: &Job) {
 /// Turns the holes of `[at, at + len)` into allocated (unwritten) extents before the range is
 /// populated. Populating a hole makes ext4 take a delayed-allocation reservation page by page in
 /// its `page_mkwrite` path, and writeback then allocates the blocks; over an unwritten extent the
-/// fault only maps the zeroed page, and writeback converts the extent in bulk. On this project's
-/// machines that took broker CPU per GB produced from about 0.65 to 0.55 s and produce with
-/// acks=1 from about 1.1 to 1.25 GB/s (`docs/benchmarks.md`). Only the window ahead of the writer
+/// fault only maps the zeroed page, and writeback converts the extent in bulk. In an A/B of 1 GiB
+/// produce runs on this project's machines that took broker CPU per GB produced from about 0.65
+/// to 0.55 s and acks=1 throughput from about 1.1 to 1.25 GB/s. Only the window ahead of the writer
 /// is allocated, never the whole segment: a fresh segment does not claim its full size on disk,
 /// and on tmpfs (where fallocate allocates memory) the cost stays bounded by the window. A
 /// failure (a full disk, a file system without fallocate) changes nothing: the populate that
