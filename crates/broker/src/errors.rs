@@ -53,7 +53,9 @@ pub fn storage_error_code(error: &StorageError) -> ErrorCode {
         StorageError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
         StorageError::DiskFull { .. } => ErrorCode::DiskFull,
         StorageError::Poisoned { .. } => ErrorCode::LogPoisoned,
-        StorageError::Io { .. } | StorageError::CorruptCheckpoint { .. } => ErrorCode::StorageError,
+        StorageError::Io { .. }
+        | StorageError::CorruptCheckpoint { .. }
+        | StorageError::Inconsistent { .. } => ErrorCode::StorageError,
         // Appends race with shutdown or topic deletion: the log is gone.
         StorageError::Closed { .. } => ErrorCode::BrokerShuttingDown,
         StorageError::InvalidConfig(_) => ErrorCode::InvalidConfig,
@@ -170,7 +172,7 @@ mod tests {
         assert_eq!(storage_error_code(&io), ErrorCode::StorageError);
         let poisoned = StorageError::Poisoned {
             dir: "/x".into(),
-            reason: "r".into(),
+            source: std::sync::Arc::new(io),
         };
         assert_eq!(storage_error_code(&poisoned), ErrorCode::LogPoisoned);
     }

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sluice_record::RecordError;
 
@@ -85,10 +86,24 @@ pub enum StorageError {
         log_start_offset: i64,
         log_end_offset: i64,
     },
-    /// A flush failed earlier: data acknowledged as appended may not be on disk, so the log
-    /// refuses further writes until it is reopened (and recovered).
-    #[error("log {dir} is poisoned by an earlier failed flush: {reason}")]
-    Poisoned { dir: PathBuf, reason: String },
+    /// A sync or write failed earlier: data acknowledged as appended may not be on disk, so the
+    /// log refuses further writes until it is reopened (and recovered). Reads of what is there
+    /// keep working. The source is the first failure, errno and all.
+    #[error("log {dir} refuses writes after an earlier failure")]
+    Poisoned {
+        dir: PathBuf,
+        #[source]
+        source: Arc<StorageError>,
+    },
+    /// The files on disk do not form one log (a segment that does not continue the one before
+    /// it, or damage in the middle of the log with data after it). Nothing is deleted: the
+    /// partition stays offline until an operator looks at the files named here.
+    #[error("log {dir} is inconsistent, files kept and partition offline: {reason} ({files})", files = display_paths(files))]
+    Inconsistent {
+        dir: PathBuf,
+        files: Vec<PathBuf>,
+        reason: String,
+    },
     #[error("log {dir} is closed")]
     Closed { dir: PathBuf },
     #[error("corrupt checkpoint file {path}: {reason}")]
@@ -107,6 +122,22 @@ impl StorageError {
             StorageError::DiskFull { op, path, source }
         } else {
             StorageError::Io { op, path, source }
+        }
+    }
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
+}
+
+impl StorageError {
+    /// Whether the failure is a full disk (directly, or the first failure of a poisoned log).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StorageError::DiskFull { .. } => true,
+            StorageError::Poisoned { source, .. } => source.is_disk_full(),
+            _ => false,
         }
     }
 }

@@ -110,6 +110,31 @@ pub(crate) fn scan(
     })
 }
 
+/// Whether the segment file at `path` begins with a valid batch that is not older than the
+/// segment (`base_offset`): whether removing it could lose data. A missing or empty file, zeros,
+/// or a recycled file's older batches do not count.
+pub(crate) fn starts_with_batch(path: &Path, base_offset: i64, max_batch: u64) -> Result<bool> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(crate::error::StorageError::io(IoOp::Open, path, e)),
+    };
+    let len = file.metadata().ctx(IoOp::Open, path)?.len();
+    let mut cursor = Cursor::new(&file, path, len);
+    if len < LOG_OVERHEAD as u64 {
+        return Ok(false);
+    }
+    let Ok(size) = batch_total_size(cursor.bytes(0, LOG_OVERHEAD)?) else {
+        return Ok(false);
+    };
+    let size = size as u64;
+    if size > max_batch || size > len {
+        return Ok(false);
+    }
+    Ok(validate_batch(cursor.bytes(0, size as usize)?)
+        .is_ok_and(|header| header.base_offset >= base_offset))
+}
+
 fn stopped(valid_end: u64, stop: ScanStop) -> ScanOutcome {
     ScanOutcome {
         valid_end,

@@ -23,7 +23,15 @@ struct Faults {
     fail_sync: AtomicBool,
     fail_write: AtomicBool,
     fail_open: AtomicBool,
+    /// Writes fail with EIO (not a full disk).
+    fail_write_eio: AtomicBool,
+    /// The writer's seal (the cut to the data's length) fails with EIO.
+    fail_seal: AtomicBool,
     syncs: AtomicUsize,
+}
+
+fn injected_eio() -> io::Error {
+    io::Error::from_raw_os_error(5) // EIO
 }
 
 #[derive(Debug)]
@@ -72,6 +80,9 @@ impl SegmentWriter for FaultyWriter {
         if self.faults.fail_write.load(Ordering::SeqCst) {
             return Err(no_space());
         }
+        if self.faults.fail_write_eio.load(Ordering::SeqCst) {
+            return Err(injected_eio());
+        }
         self.inner.write(position, parts)
     }
     fn syncer(&self) -> Arc<dyn RangeSync> {
@@ -81,6 +92,9 @@ impl SegmentWriter for FaultyWriter {
         })
     }
     fn seal(self: Box<Self>, len: u64) -> io::Result<()> {
+        if self.faults.fail_seal.load(Ordering::SeqCst) {
+            return Err(injected_eio());
+        }
         self.inner.seal(len)
     }
 }
@@ -89,7 +103,7 @@ impl RangeSync for FaultySync {
     fn sync(&self, start: u64, end: u64) -> io::Result<()> {
         self.faults.syncs.fetch_add(1, Ordering::SeqCst);
         if self.faults.fail_sync.load(Ordering::SeqCst) {
-            return Err(io::Error::other("injected EIO"));
+            return Err(injected_eio());
         }
         self.inner.sync(start, end)
     }
@@ -324,5 +338,145 @@ fn a_full_disk_is_a_typed_error_and_loses_nothing() {
             &batches_before[..]
         );
         assert!(!log.is_poisoned());
+    }
+}
+
+/// Appends random batches until one fails, returning the acknowledged ones and the failure.
+fn append_until_failure(log: &PartitionLog, seed: u64) -> (Vec<bytes::Bytes>, StorageError) {
+    let mut rng = rng(seed);
+    let mut acknowledged = Vec::new();
+    for i in 0..10_000 {
+        let batch = random_batch(&mut rng, i, 4, 400);
+        match log.append(&batch) {
+            Ok(_) => acknowledged.push(batch),
+            Err(error) => return (acknowledged, error),
+        }
+    }
+    panic!("no append failed");
+}
+
+/// Every offset below the high watermark reads back as the batch acknowledged for it.
+fn assert_acknowledged_readable(log: &PartitionLog, acknowledged: &[bytes::Bytes]) {
+    let stored = all_batches(log);
+    assert_eq!(stored.len(), acknowledged.len());
+    for (got, sent) in stored.iter().zip(acknowledged) {
+        assert_eq!(&got[8..], &sent[8..]);
+    }
+    for offset in 0..log.high_watermark() {
+        let slice = log.read(offset, 1 << 20).unwrap();
+        assert!(
+            slice.len > 0 && slice.first_offset <= offset,
+            "offset {offset} reads as {slice:?}"
+        );
+    }
+}
+
+fn assert_refuses_writes_with_eio(log: &PartitionLog, error: &StorageError) {
+    let StorageError::Poisoned { source, .. } = error else {
+        panic!("not a sticky failure: {error:?}");
+    };
+    let io = std::error::Error::source(source.as_ref())
+        .and_then(|e| e.downcast_ref::<io::Error>())
+        .unwrap();
+    assert_eq!(io.raw_os_error(), Some(5), "the errno is kept");
+    let again = log.append(&batch_of(1, &[b"refused"])).unwrap_err();
+    assert!(matches!(again, StorageError::Poisoned { .. }), "{again:?}");
+}
+
+#[test]
+fn a_failed_sync_while_a_roll_seals_keeps_every_acknowledged_offset_readable() {
+    for fault in ["sync", "cut"] {
+        for mode in MODES {
+            let dir = tempfile::tempdir().unwrap();
+            let (log, faults) = faulty_log(dir.path(), small_config(mode));
+            // Nothing but a roll's seal syncs here (no flush is asked for).
+            match fault {
+                "sync" => faults.fail_sync.store(true, Ordering::SeqCst),
+                _ => faults.fail_seal.store(true, Ordering::SeqCst),
+            }
+            let (acknowledged, error) = append_until_failure(&log, 77);
+            assert!(log.is_poisoned(), "{fault} {mode:?}");
+            assert_refuses_writes_with_eio(&log, &error);
+            assert_eq!(log.segment_count(), 1, "the failed roll added no segment");
+            assert_acknowledged_readable(&log, &acknowledged);
+            // Closing a poisoned log fails nothing more and leaves no clean marker.
+            log.close().unwrap();
+            assert_acknowledged_readable(&log, &acknowledged);
+            drop(log);
+            let log = open(dir.path(), &small_config(mode));
+            assert_acknowledged_readable(&log, &acknowledged);
+            log.append(&batch_of(9, &[b"after reopening"])).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_failed_write_is_sticky_but_a_full_disk_is_not() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, faults) = faulty_log(dir.path(), small_config(mode));
+        log.append(&batch_of(1, &[b"kept"])).unwrap();
+        faults.fail_write.store(true, Ordering::SeqCst);
+        let full = log.append(&batch_of(2, &[b"no room"])).unwrap_err();
+        assert!(matches!(full, StorageError::DiskFull { .. }), "{full:?}");
+        assert!(!log.is_poisoned());
+        faults.fail_write.store(false, Ordering::SeqCst);
+        log.append(&batch_of(3, &[b"room again"])).unwrap();
+        faults.fail_write_eio.store(true, Ordering::SeqCst);
+        let error = log.append(&batch_of(4, &[b"broken"])).unwrap_err();
+        faults.fail_write_eio.store(false, Ordering::SeqCst);
+        assert_refuses_writes_with_eio(&log, &error);
+        assert_eq!(log.log_end_offset(), 2);
+        assert_eq!(records(&log).len(), 2);
+    }
+}
+
+/// The roll that fails on a full disk must leave no file behind: a batch that still fits the
+/// old segment moves the log end past the failed roll's base, the next roll starts later, and a
+/// stray empty segment at the old base once made recovery drop every later segment.
+#[test]
+fn a_roll_that_fails_on_a_full_disk_leaves_nothing_to_collide_with() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let (log, faults) = faulty_log(dir.path(), config.clone());
+        let mut rng = rng(11);
+        let mut acknowledged = Vec::new();
+        faults.fail_open.store(true, Ordering::SeqCst);
+        let failed_base = loop {
+            let batch = random_batch(&mut rng, 0, 3, 500);
+            let leo = log.log_end_offset();
+            match log.append(&batch) {
+                Ok(_) => acknowledged.push(batch),
+                Err(error) => {
+                    assert!(matches!(error, StorageError::DiskFull { .. }), "{error:?}");
+                    break leo;
+                }
+            }
+        };
+        let stray_log = format!("{failed_base:020}.log");
+        assert!(
+            !dir.path().join(&stray_log).exists(),
+            "{mode:?}: the failed roll left {stray_log}"
+        );
+        // Still fits the old segment: the log end moves past the failed roll's base.
+        let small = batch_of(1, &[b"tiny"]);
+        log.append(&small).unwrap();
+        acknowledged.push(small);
+        faults.fail_open.store(false, Ordering::SeqCst);
+        for i in 0..200 {
+            let batch = random_batch(&mut rng, i, 3, 500);
+            log.append(&batch).unwrap();
+            acknowledged.push(batch);
+        }
+        assert!(log.segment_count() > 2);
+        assert_acknowledged_readable(&log, &acknowledged);
+        log.close().unwrap();
+        drop(log);
+        let log = open(dir.path(), &config);
+        assert_acknowledged_readable(&log, &acknowledged);
+        drop(log); // a crash
+        let log = open(dir.path(), &config);
+        assert_acknowledged_readable(&log, &acknowledged);
     }
 }

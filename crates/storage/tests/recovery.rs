@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use common::*;
 use rand::Rng;
-use sluice_storage::{LogConfig, WriteMode};
+use sluice_storage::{LogConfig, PartitionLog, StorageError, WriteMode};
 
 fn segment_file(dir: &Path, base: i64, ext: &str) -> PathBuf {
     dir.join(format!("{base:020}.{ext}"))
@@ -19,6 +19,23 @@ fn segment_file(dir: &Path, base: i64, ext: &str) -> PathBuf {
 
 /// Writes `n` small random batches into one segment and "crashes" (drops without close).
 /// Returns the stored batches and the log file's bytes as the crash left them.
+/// Every file of a directory by name, with its bytes.
+fn directory_image(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 fn crashed_log(dir: &Path, config: &LogConfig, n: usize, seed: u64) -> (Vec<Bytes>, Vec<u8>) {
     let log = open(dir, config);
     let mut rng = rng(seed);
@@ -283,11 +300,11 @@ fn clean_and_crashed_restarts_keep_every_segment() {
 }
 
 #[test]
-fn corruption_in_an_older_segment_truncates_there_and_drops_later_segments() {
+fn corruption_in_an_older_segment_takes_the_log_offline_and_keeps_every_file() {
     for mode in MODES {
         let dir = tempfile::tempdir().unwrap();
         let config = small_config(mode);
-        let (batches, bases) = multi_segment_log(dir.path(), &config, false);
+        let (_, bases) = multi_segment_log(dir.path(), &config, false);
         // Without a recovery point every segment is scanned.
         fs::remove_file(dir.path().join("recovery-point-checkpoint")).unwrap();
         let victim = bases[1];
@@ -296,20 +313,83 @@ fn corruption_in_an_older_segment_truncates_there_and_drops_later_segments() {
         let first_len = sluice_record::batch_total_size(&bytes).unwrap();
         bytes[first_len + 40] ^= 0x01; // inside the second batch of segment 1
         fs::write(&path, bytes).unwrap();
-        let log = open(dir.path(), &config);
-        let keep = batches
-            .iter()
-            .take_while(|b| sluice_record::validate_batch(b).unwrap().base_offset <= victim)
-            .count(); // segment 0 and the first batch of segment 1
-        let expected: Vec<_> = batches[..keep].to_vec();
-        assert_eq!(all_batches(&log), expected);
-        assert_eq!(log.segment_base_offsets(), vec![bases[0], victim]);
-        assert!(
-            !segment_file(dir.path(), bases[2], "log").exists(),
-            "later segments are deleted"
+        let before = directory_image(dir.path());
+        let error = PartitionLog::open(dir.path(), config.clone()).unwrap_err();
+        let StorageError::Inconsistent { files, .. } = &error else {
+            panic!("{mode:?}: {error:?}");
+        };
+        assert_eq!(files[0], path, "names the damaged segment");
+        assert!(files.contains(&segment_file(dir.path(), bases[2], "log")));
+        assert!(error.to_string().contains(&path.display().to_string()));
+        assert_eq!(
+            directory_image(dir.path())
+                .into_iter()
+                .filter(|(name, _)| name.ends_with(".log"))
+                .collect::<Vec<_>>(),
+            before
+                .into_iter()
+                .filter(|(name, _)| name.ends_with(".log"))
+                .collect::<Vec<_>>(),
+            "{mode:?}: no segment is cut or deleted"
         );
-        let leo = log.log_end_offset();
-        assert_eq!(log.append(&batch_of(0, &[b"x"])).unwrap().base_offset, leo);
+        // Still offline on the next try: the refusal is not a one-off.
+        assert!(matches!(
+            PartitionLog::open(dir.path(), config),
+            Err(StorageError::Inconsistent { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_segment_that_does_not_continue_the_log_takes_it_offline() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let (batches, bases) = multi_segment_log(dir.path(), &config, true);
+        // Renamed one offset down, a segment overlaps the one before it. (Renamed up, its
+        // batches would be older than its name: what a recycled file holds, which is not data.)
+        let last = bases[1];
+        for ext in ["log", "index", "timeindex"] {
+            fs::rename(
+                segment_file(dir.path(), last, ext),
+                segment_file(dir.path(), last - 1, ext),
+            )
+            .unwrap();
+        }
+        let error = PartitionLog::open(dir.path(), config.clone()).unwrap_err();
+        assert!(
+            matches!(&error, StorageError::Inconsistent { files, .. } if files.contains(&segment_file(dir.path(), last - 1, "log"))),
+            "{mode:?}: {error:?}"
+        );
+        assert!(segment_file(dir.path(), last - 1, "log").exists());
+        // Put back, the log is whole again.
+        for ext in ["log", "index", "timeindex"] {
+            fs::rename(
+                segment_file(dir.path(), last - 1, ext),
+                segment_file(dir.path(), last, ext),
+            )
+            .unwrap();
+        }
+        let log = open(dir.path(), &config);
+        assert_every_offset_readable(&log, &batches);
+    }
+}
+
+#[test]
+fn an_empty_segment_left_by_a_failed_roll_is_removed_and_loses_nothing() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let (batches, bases) = multi_segment_log(dir.path(), &config, true);
+        // What an older broker's failed roll left: an empty segment one offset below where the
+        // next roll started, between two segments that hold data.
+        let stray = bases[2] - 1;
+        fs::write(segment_file(dir.path(), stray, "log"), b"").unwrap();
+        fs::write(segment_file(dir.path(), stray, "index"), b"").unwrap();
+        let log = open(dir.path(), &config);
+        assert_every_offset_readable(&log, &batches);
+        assert!(!segment_file(dir.path(), stray, "log").exists());
+        assert_eq!(log.segment_base_offsets(), bases);
     }
 }
 

@@ -7,10 +7,16 @@ use memmap2::{Mmap, MmapMut};
 
 use crate::error::{IoContext, IoOp, Result};
 
+/// The first mapped size of an active index. An index grows from here by doubling, up to its
+/// configured maximum, so an empty or lightly used partition holds a few KiB of index, not the
+/// maximum (10 MiB by default) for each of its two indexes.
+const INITIAL_BYTES: u64 = 4096;
+
 #[derive(Debug)]
 enum Mapping {
-    /// Active: preallocated to capacity, entries appended in place.
-    Writable(MmapMut),
+    /// Active: allocated a little past the entries, entries appended in place; grown on demand
+    /// up to `max_bytes`.
+    Writable { map: MmapMut, max_bytes: u64 },
     /// Sealed: exactly `entries * entry_size` bytes, read only.
     ReadOnly(Mmap),
 }
@@ -39,27 +45,42 @@ impl IndexFile {
             return Ok(None);
         }
         let entries = (len / entry_size as u64) as usize;
-        let capacity = max_bytes - max_bytes % entry_size as u64;
-        // Real blocks, not a sparse extension: entries are stored through the mapping, and a
-        // store into an unbacked page on a full disk would raise SIGBUS.
-        if capacity > len {
-            let (from, extra) = (len as i64, (capacity - len) as i64);
-            nix::fcntl::posix_fallocate(&file, from, extra)
-                .map_err(std::io::Error::from)
-                .ctx(IoOp::Preallocate, path)?;
-        }
-        file.set_len(capacity).ctx(IoOp::Preallocate, path)?;
-        // SAFETY: the index files belong to this log, which holds the partition directory; no
-        // other process maps or truncates them while the log is open, and this mapping is the
-        // only writer of the file.
-        let map = unsafe { MmapMut::map_mut(&file) }.ctx(IoOp::Map, path)?;
+        let max_bytes = max_bytes - max_bytes % entry_size as u64;
+        let capacity = allocation(len, INITIAL_BYTES, max_bytes, entry_size);
+        let map = map_allocated(&file, path, len, capacity)?;
         Ok(Some(IndexFile {
             path: path.to_owned(),
             file,
-            map: Mapping::Writable(map),
+            map: Mapping::Writable { map, max_bytes },
             entry_size,
             entries,
         }))
+    }
+
+    /// Doubles the mapped capacity (up to `max_bytes`); false when it cannot grow (at the
+    /// maximum, or the file system refused the space).
+    fn grow(&mut self) -> bool {
+        let Mapping::Writable { map, max_bytes } = &self.map else {
+            return false;
+        };
+        let (current, max_bytes) = (map.len() as u64, *max_bytes);
+        if current >= max_bytes {
+            return false;
+        }
+        let capacity = allocation(current, current * 2, max_bytes, self.entry_size);
+        match map_allocated(&self.file, &self.path, current, capacity) {
+            Ok(map) => {
+                // The old mapping is dropped here; no reader holds a reference into it, as
+                // growing needs `&mut self`.
+                self.map = Mapping::Writable { map, max_bytes };
+                true
+            }
+            Err(error) => {
+                // A sparse index with fewer entries only makes lookups scan further.
+                tracing::warn!(path = %self.path.display(), %error, "cannot grow an index; later entries of this segment are skipped");
+                false
+            }
+        }
     }
 
     /// Creates an empty index for appending, discarding whatever the file held.
@@ -102,7 +123,7 @@ impl IndexFile {
     /// The same index, writable: kept as it is if it already is, else reopened for appending.
     /// `Ok(None)` as in `open_writable`.
     pub(crate) fn into_writable(self, max_bytes: u64) -> Result<Option<Self>> {
-        if matches!(self.map, Mapping::Writable(_)) {
+        if matches!(self.map, Mapping::Writable { .. }) {
             return Ok(Some(self));
         }
         let IndexFile {
@@ -121,10 +142,22 @@ impl IndexFile {
         self.entries
     }
 
+    /// No room for another entry within the configured maximum.
     pub(crate) fn is_full(&self) -> bool {
         match &self.map {
-            Mapping::Writable(map) => (self.entries + 1) * self.entry_size > map.len(),
+            Mapping::Writable { max_bytes, .. } => {
+                ((self.entries + 1) * self.entry_size) as u64 > *max_bytes
+            }
             Mapping::ReadOnly(_) => true,
+        }
+    }
+
+    /// Bytes the index file holds on disk (its mapped capacity while active).
+    #[cfg(test)]
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        match &self.map {
+            Mapping::Writable { map, .. } => map.len(),
+            Mapping::ReadOnly(map) => map.len(),
         }
     }
 
@@ -133,7 +166,7 @@ impl IndexFile {
             return None;
         }
         let bytes: &[u8] = match &self.map {
-            Mapping::Writable(map) => map,
+            Mapping::Writable { map, .. } => map,
             Mapping::ReadOnly(map) => map,
         };
         bytes.get(i * self.entry_size..(i + 1) * self.entry_size)
@@ -143,10 +176,19 @@ impl IndexFile {
     pub(crate) fn push(&mut self, entry: &[u8]) -> bool {
         debug_assert_eq!(entry.len(), self.entry_size);
         let start = self.entries * self.entry_size;
-        let Mapping::Writable(map) = &mut self.map else {
+        let end = start + self.entry_size;
+        if self.is_full() {
+            return false;
+        }
+        while matches!(&self.map, Mapping::Writable { map, .. } if map.len() < end) {
+            if !self.grow() {
+                return false;
+            }
+        }
+        let Mapping::Writable { map, .. } = &mut self.map else {
             return false;
         };
-        match map.get_mut(start..start + self.entry_size) {
+        match map.get_mut(start..end) {
             Some(slot) => {
                 slot.copy_from_slice(entry);
                 self.entries += 1;
@@ -156,33 +198,48 @@ impl IndexFile {
         }
     }
 
-    /// Cuts the file to its entries and remaps it read only.
-    pub(crate) fn seal(self) -> Result<Self> {
-        let IndexFile {
-            path,
-            file,
-            map,
-            entry_size,
-            entries,
-        } = self;
-        if let Mapping::Writable(map) = &map {
-            map.flush_range(0, entries * entry_size)
-                .ctx(IoOp::Sync, &path)?;
+    /// Cuts the file to its entries and remaps it read only. On failure the index stays
+    /// readable; once the file is cut it is never writable again (a store past the cut would
+    /// fault), so a failed sync leaves a read-only index whose seal can be retried.
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        let len = self.entries * self.entry_size;
+        if let Mapping::Writable { map, .. } = &self.map {
+            map.flush_range(0, len).ctx(IoOp::Sync, &self.path)?;
+            self.file
+                .set_len(len as u64)
+                .ctx(IoOp::Truncate, &self.path)?;
+            // SAFETY: as in `open_writable`; the file is now exactly the entries, which the
+            // writable mapping no longer covers past (it is replaced right here).
+            let read_only = unsafe { Mmap::map(&self.file) }.ctx(IoOp::Map, &self.path)?;
+            self.map = Mapping::ReadOnly(read_only);
         }
-        drop(map);
-        file.set_len((entries * entry_size) as u64)
-            .ctx(IoOp::Truncate, &path)?;
-        file.sync_all().ctx(IoOp::Sync, &path)?;
-        drop(file);
-        match Self::open_sealed(&path, entry_size)? {
-            Some(index) => Ok(index),
-            None => Err(crate::error::StorageError::io(
-                IoOp::Open,
-                &path,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            )),
-        }
+        self.file.sync_all().ctx(IoOp::Sync, &self.path)
     }
+}
+
+/// The capacity to map: at least `len` (the entries already there) and `wanted`, at most
+/// `max_bytes`, in whole entries.
+fn allocation(len: u64, wanted: u64, max_bytes: u64, entry_size: usize) -> u64 {
+    let capacity = wanted.min(max_bytes).max(len);
+    capacity - capacity % entry_size as u64
+}
+
+/// Allocates real blocks for `[len, capacity)` of `file` and maps all of it for writing.
+fn map_allocated(file: &File, path: &Path, len: u64, capacity: u64) -> Result<MmapMut> {
+    // Real blocks, not a sparse extension: entries are stored through the mapping, and a store
+    // into an unbacked page on a full disk would raise SIGBUS.
+    if capacity > len {
+        let (from, extra) = (len as i64, (capacity - len) as i64);
+        nix::fcntl::posix_fallocate(file, from, extra)
+            .map_err(std::io::Error::from)
+            .ctx(IoOp::Preallocate, path)?;
+    }
+    file.set_len(capacity).ctx(IoOp::Preallocate, path)?;
+    // SAFETY: the index files belong to this log, which holds the partition directory; no other
+    // process maps or truncates them while the log is open, and this mapping is the only writer
+    // of the file. Every page up to `capacity` is allocated above, so stores cannot fault on a
+    // full disk.
+    unsafe { MmapMut::map_mut(file) }.ctx(IoOp::Map, path)
 }
 
 fn open_rw(path: &Path) -> Result<File> {
@@ -193,4 +250,48 @@ fn open_rw(path: &Path) -> Result<File> {
         .truncate(false)
         .open(path)
         .ctx(IoOp::Open, path)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_index_starts_small_and_grows_by_doubling_up_to_its_maximum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.index");
+        let mut index = IndexFile::create(&path, 8, 64 << 10).unwrap();
+        assert_eq!(index.allocated_bytes(), INITIAL_BYTES as usize);
+        let mut pushed = 0u64;
+        while index.push(&pushed.to_be_bytes()) {
+            pushed += 1;
+        }
+        assert_eq!(pushed, (64 << 10) / 8, "full exactly at the maximum");
+        assert!(index.is_full());
+        assert_eq!(index.allocated_bytes(), 64 << 10);
+        for i in 0..pushed {
+            assert_eq!(index.entry(i as usize).unwrap(), i.to_be_bytes());
+        }
+        index.seal().unwrap();
+        assert_eq!(index.len(), pushed as usize);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 << 10);
+    }
+
+    #[test]
+    fn a_reopened_index_keeps_its_entries_and_grows_from_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.index");
+        let mut index = IndexFile::create(&path, 12, 1 << 20).unwrap();
+        for i in 0..1000u32 {
+            assert!(index.push(&[i.to_be_bytes(), [0; 4], [1; 4]].concat()));
+        }
+        index.seal().unwrap();
+        let mut index = index.into_writable(1 << 20).unwrap().unwrap();
+        assert_eq!(index.len(), 1000);
+        assert!(index.push(&[7u8; 12]));
+        assert_eq!(index.entry(999).unwrap()[..4], 999u32.to_be_bytes());
+        assert_eq!(index.entry(1000).unwrap(), [7u8; 12]);
+    }
 }

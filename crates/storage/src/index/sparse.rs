@@ -98,7 +98,7 @@ impl<E: Entry> SparseIndex<E> {
             .map(|file| Self::new(base_offset, file)))
     }
 
-    pub(crate) fn seal(self) -> Result<Self> {
-        Ok(Self::new(self.base_offset, self.file.seal()?))
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        self.file.seal()
     }
 }

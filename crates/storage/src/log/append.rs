@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use sluice_record::{BatchHeader, validate_batch};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::{LogState, PartitionLog};
 use crate::checkpoint::{self, RECOVERY_POINT};
@@ -51,7 +51,12 @@ impl PartitionLog {
             for (batch, header) in batches.iter().zip(&headers) {
                 written = self
                     .roll_if_needed(&mut state, batch.len() as u64, header)
-                    .and_then(|()| state.active_mut().append(batch, header, &self.config));
+                    .and_then(|()| {
+                        state
+                            .active_mut()
+                            .append(batch, header, &self.config)
+                            .map_err(|error| self.fail_write(error))
+                    });
                 if written.is_err() {
                     break;
                 }
@@ -136,25 +141,34 @@ impl PartitionLog {
             spare.as_deref(),
         )?;
         let old_base = state.active().base_offset;
-        if let Some(old) = state.segments.remove(&old_base) {
-            match old.seal() {
-                Ok(sealed) => {
-                    state.segments.insert(old_base, sealed);
-                }
-                Err(error) => {
-                    // The old segment's bytes may not be durable and its handle is gone: refuse
-                    // all further writes; reopening the log recovers it from disk.
-                    self.poison(&error.to_string());
-                    state.segments.insert(base, new);
-                    return Err(error);
-                }
+        if let Err(error) = state.active_mut().seal() {
+            // The old segment's bytes may not be durable: refuse all further writes. It stays
+            // the last segment, so every acknowledged offset stays readable; reopening the log
+            // recovers it from disk. The new segment holds nothing.
+            if let Err(cleanup) = new.delete_files() {
+                warn!(dir = %self.dir.display(), new_base = base, error = %cleanup, "cannot remove an unused new segment");
             }
+            return Err(self.poison(error));
         }
         state.segments.insert(base, new);
-        // Everything before the new segment is synced and sealed: recovery can start here.
-        checkpoint::write_offset(&self.dir, RECOVERY_POINT, base)?;
+        // Everything before the new segment is synced and sealed: recovery can start here. An
+        // older recovery point is only slower to recover from, never wrong, so failing to write
+        // this one (a full disk) fails nothing.
+        if let Err(error) = checkpoint::write_offset(&self.dir, RECOVERY_POINT, base) {
+            warn!(dir = %self.dir.display(), error = %error, "cannot advance the recovery point");
+        }
         info!(dir = %self.dir.display(), reason, old_base, new_base = base, "rolled segment");
         Ok(())
+    }
+
+    /// A failed copy into the segment: a full disk leaves the log as it was (nothing of the
+    /// batch counts, and the next append writes over it), any other failure is sticky.
+    fn fail_write(&self, error: StorageError) -> StorageError {
+        if matches!(error, StorageError::DiskFull { .. }) {
+            error
+        } else {
+            self.poison(error)
+        }
     }
 
     fn note_unflushed(&self) {

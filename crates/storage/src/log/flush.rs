@@ -5,6 +5,7 @@
 //! active segment up to the end it saw when it started, so every append that landed before the
 //! round began shares its single `msync`.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -26,10 +27,10 @@ impl PartitionLog {
     pub fn flush_to(&self, offset: i64) -> Result<()> {
         let mut flush = self.lock_flush();
         loop {
-            if let Some(reason) = &flush.poisoned {
+            if let Some(source) = &flush.poisoned {
                 return Err(StorageError::Poisoned {
                     dir: self.dir.clone(),
-                    reason: reason.clone(),
+                    source: source.clone(),
                 });
             }
             if flush.flushed_offset >= offset {
@@ -81,11 +82,14 @@ impl PartitionLog {
                 Ok(())
             }
             Err(e) => {
-                let reason = e.to_string();
-                error!(dir = %self.dir.display(), error = %reason, "flush failed; log poisoned");
-                flush.poisoned = Some(reason);
+                let source = Arc::new(e);
+                error!(dir = %self.dir.display(), error = %source, "flush failed; log refuses writes");
+                flush.poisoned.get_or_insert_with(|| source.clone());
                 self.poisoned.store(true, Ordering::Release);
-                Err(e)
+                Err(StorageError::Poisoned {
+                    dir: self.dir.clone(),
+                    source,
+                })
             }
         };
         drop(flush);
@@ -107,12 +111,20 @@ impl PartitionLog {
         Ok(due)
     }
 
-    pub(super) fn poison(&self, reason: &str) {
+    /// Makes `error` sticky: the log refuses writes from now on, and every refusal carries
+    /// the first failure as its source. Returns the error to hand to the caller that hit it.
+    pub(super) fn poison(&self, error: StorageError) -> StorageError {
+        let source = Arc::new(error);
+        error!(dir = %self.dir.display(), error = %source, "log refuses writes after a failed write or sync");
         let mut flush = self.lock_flush();
-        flush.poisoned.get_or_insert_with(|| reason.to_owned());
+        flush.poisoned.get_or_insert_with(|| source.clone());
         self.poisoned.store(true, Ordering::Release);
         drop(flush);
         self.flush_done.notify_all();
+        StorageError::Poisoned {
+            dir: self.dir.clone(),
+            source,
+        }
     }
 }
 

@@ -61,8 +61,8 @@ struct FlushState {
     flushed_offset: i64,
     /// A flush round is running; others wait for it and then check whether it covered them.
     in_progress: bool,
-    /// Set by the first failed sync; the log accepts no more writes.
-    poisoned: Option<String>,
+    /// Set by the first failed sync or write; the log accepts no more writes.
+    poisoned: Option<Arc<StorageError>>,
     /// When the oldest unflushed append happened, for the interval policy.
     oldest_unflushed: Option<Instant>,
 }
@@ -157,11 +157,12 @@ impl PartitionLog {
                 dir: self.dir.clone(),
             });
         }
-        if self.is_poisoned() {
-            let reason = self.lock_flush().poisoned.clone().unwrap_or_default();
+        if self.is_poisoned()
+            && let Some(source) = self.lock_flush().poisoned.clone()
+        {
             return Err(StorageError::Poisoned {
                 dir: self.dir.clone(),
-                reason,
+                source,
             });
         }
         Ok(())

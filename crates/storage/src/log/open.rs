@@ -16,7 +16,7 @@ use tracing::{info, warn};
 use super::{FlushState, LogState, PartitionLog};
 use crate::checkpoint::{self, LOG_START, RECOVERY_POINT};
 use crate::config::LogConfig;
-use crate::error::{IoContext, IoOp, Result};
+use crate::error::{IoContext, IoOp, Result, StorageError};
 use crate::segment::Segment;
 use crate::writer::{DefaultWriterFactory, WriterFactory};
 
@@ -72,7 +72,13 @@ impl PartitionLog {
                 .sync(0, state.active().size())
                 .ctx(IoOp::Sync, state.active().log_path())?;
         }
-        checkpoint::write_offset(&dir, RECOVERY_POINT, state.active().base_offset)?;
+        // An older recovery point is only slower to recover from: failing to write this one (a
+        // full disk) must not keep the log from opening and serving reads.
+        if let Err(error) =
+            checkpoint::write_offset(&dir, RECOVERY_POINT, state.active().base_offset)
+        {
+            warn!(dir = %dir.display(), error = %error, "cannot advance the recovery point");
+        }
         let (synced_base, synced_position) = (state.active().base_offset, state.active().size());
         info!(dir = %dir.display(), clean, log_start_offset = log_start, log_end_offset = leo, segments = state.segments.len(), "log opened");
         Ok(PartitionLog {
@@ -120,10 +126,25 @@ fn load_segments(
     let mut expected_base: Option<i64> = None;
     for (i, &base) in bases.iter().enumerate() {
         let later = &bases[i + 1..];
-        if expected_base.is_some_and(|expected| expected != base) {
-            warn!(dir = %dir.display(), base, expected = expected_base, "segment does not continue the log; deleting it and all later ones");
-            delete_segments(dir, &bases[i..])?;
-            break;
+        if let Some(expected) = expected_base
+            && expected != base
+        {
+            // A segment that holds no batch of its own (the leftover of a roll that failed or
+            // was cut short) loses nothing when removed; one that holds data is a gap or an
+            // overlap in the log, which no crash of this log can produce.
+            if crate::scan::starts_with_batch(&log_path(dir, base), base, config.segment_bytes)? {
+                let previous = segments.keys().next_back().copied().unwrap_or(base);
+                return Err(inconsistent(
+                    dir,
+                    &[previous, base],
+                    format!(
+                        "segment {base} does not continue the log, which ends at {expected} before it"
+                    ),
+                ));
+            }
+            warn!(dir = %dir.display(), base, expected, "removing an empty segment that does not continue the log");
+            delete_segments(dir, &[base])?;
+            continue;
         }
         let trusted = if base < scan_from {
             Segment::open_trusted(dir, base, config)?
@@ -133,10 +154,24 @@ fn load_segments(
         let segment = match trusted {
             Some(segment) => segment,
             None => {
-                let (segment, stop) = Segment::recover(dir, base, config)?;
+                // A torn tail is what a crash leaves in the last segment that holds data; the
+                // empty segments a roll may have created after it go with the cut. Damage with
+                // data after it is not a crash: nothing is cut.
+                let later_data = segments_with_data(dir, later, config)?;
+                let (segment, stop) = Segment::recover(dir, base, config, later_data.is_empty())?;
                 if let Some(stop) = stop {
-                    warn!(dir = %dir.display(), base, valid_bytes = segment.size(), ?stop, deleted_segments = later.len(), "truncated log at first invalid batch");
-                    let segment = seal_unless_last(segment, true)?;
+                    if !later_data.is_empty() {
+                        let mut files = vec![base];
+                        files.extend(later_data);
+                        return Err(inconsistent(
+                            dir,
+                            &files,
+                            format!(
+                                "segment {base} is damaged ({stop:?}) and later segments hold data"
+                            ),
+                        ));
+                    }
+                    warn!(dir = %dir.display(), base, valid_bytes = segment.size(), ?stop, removed_empty_segments = later.len(), "truncated log at first invalid batch");
                     segments.insert(base, segment);
                     delete_segments(dir, later)?;
                     break;
@@ -150,9 +185,36 @@ fn load_segments(
     Ok((!segments.is_empty()).then_some(segments))
 }
 
+fn log_path(dir: &Path, base: i64) -> PathBuf {
+    let [log, ..] = crate::segment::paths(dir, base);
+    log
+}
+
+/// The segments among `bases` that hold at least one batch of their own.
+fn segments_with_data(dir: &Path, bases: &[i64], config: &LogConfig) -> Result<Vec<i64>> {
+    let mut found = Vec::new();
+    for &base in bases {
+        if crate::scan::starts_with_batch(&log_path(dir, base), base, config.segment_bytes)? {
+            found.push(base);
+        }
+    }
+    Ok(found)
+}
+
+fn inconsistent(dir: &Path, bases: &[i64], reason: String) -> StorageError {
+    StorageError::Inconsistent {
+        dir: dir.to_owned(),
+        files: bases.iter().map(|&base| log_path(dir, base)).collect(),
+        reason,
+    }
+}
+
 /// A recovered segment has writable indexes; all but the last are sealed again.
-fn seal_unless_last(segment: Segment, last: bool) -> Result<Segment> {
-    if last { Ok(segment) } else { segment.seal() }
+fn seal_unless_last(mut segment: Segment, last: bool) -> Result<Segment> {
+    if !last {
+        segment.seal()?;
+    }
+    Ok(segment)
 }
 
 fn delete_segments(dir: &Path, bases: &[i64]) -> Result<()> {
@@ -164,7 +226,7 @@ fn delete_segments(dir: &Path, bases: &[i64]) -> Result<()> {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(crate::error::StorageError::io(IoOp::Delete, path, e)),
+                Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
             }
         }
     }

@@ -100,24 +100,9 @@ impl PartitionLog {
             // Data may be missing: leave no marker, so the next open recovers.
             return Ok(());
         }
-        let base = state.active().base_offset;
-        if let Some(active) = state.segments.remove(&base) {
-            match active.seal() {
-                Ok(sealed) => {
-                    state.segments.insert(base, sealed);
-                }
-                Err(error) => {
-                    // The segment handle is gone; reload it from disk so the log keeps an
-                    // active segment for reads, and leave no clean marker: the next open recovers.
-                    self.poison(&error.to_string());
-                    if let Ok((segment, _)) =
-                        crate::segment::Segment::recover(&self.dir, base, &self.config)
-                    {
-                        state.segments.insert(base, segment);
-                    }
-                    return Err(error);
-                }
-            }
+        if let Err(error) = state.active_mut().seal() {
+            // The segment stays readable where it is; no clean marker: the next open recovers.
+            return Err(self.poison(error));
         }
         let leo = state.log_end_offset();
         self.flushed_offset.store(leo, Ordering::Release);

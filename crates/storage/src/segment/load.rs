@@ -91,12 +91,14 @@ impl Segment {
     }
 
     /// Rebuilds a segment from its log alone: every batch is validated from the first byte, the
-    /// indexes are recreated, and the log is cut at the first invalid byte. Returns the segment
-    /// and whether anything was cut.
+    /// indexes are recreated, and the log is cut at the first invalid byte (with `may_cut`; a
+    /// tail of zeros is cut in any case). Returns the segment and why its valid part ends
+    /// before the file does, if it does for a reason other than zeros.
     pub(crate) fn recover(
         dir: &Path,
         base_offset: i64,
         config: &LogConfig,
+        may_cut: bool,
     ) -> Result<(Segment, Option<crate::scan::ScanStop>)> {
         let [log_path, index_path, time_path] = paths(dir, base_offset);
         let file = open_log_file(&log_path)?;
@@ -143,7 +145,7 @@ impl Segment {
             }
             stop => stop,
         };
-        if outcome.valid_end < file_len {
+        if outcome.valid_end < file_len && (may_cut || stop.is_none()) {
             // Cut the torn or corrupt tail (and any zeros) so nothing after the valid prefix can
             // ever be read back as data.
             segment
@@ -184,7 +186,7 @@ impl Segment {
             // Indexes that disagree with the log, or were written under a larger
             // `max_index_bytes`: rebuild them.
             let dir = log_path.parent().unwrap_or(Path::new("."));
-            let (segment, _) = Segment::recover(dir, base_offset, config)?;
+            let (segment, _) = Segment::recover(dir, base_offset, config, true)?;
             return segment.activate(config, factory);
         };
         let bytes_since_index = size - offset_index.last().map_or(0, |e| e.position);

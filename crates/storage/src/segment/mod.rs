@@ -67,7 +67,24 @@ impl Segment {
     /// Creates a new, empty, active segment (overwriting stray files of the same name). With a
     /// `spare` (see `spare`), the segment's file is that recycled file, renamed: its old bytes
     /// stay until overwritten, past the segment's size, where nothing reads them.
+    ///
+    /// A failure (a full disk) removes whatever files it created, so nothing is left for a later
+    /// roll at another offset to collide with, nor for recovery to mistake for part of the log.
     pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+        factory: &dyn WriterFactory,
+        spare: Option<&Path>,
+    ) -> Result<Segment> {
+        Self::create_files(dir, base_offset, config, factory, spare).inspect_err(|_| {
+            if let Err(error) = remove_files(paths(dir, base_offset)) {
+                tracing::warn!(dir = %dir.display(), base_offset, error = %error, "cannot remove the files of a segment that failed to start");
+            }
+        })
+    }
+
+    fn create_files(
         dir: &Path,
         base_offset: i64,
         config: &LogConfig,
@@ -184,23 +201,27 @@ impl Segment {
     }
 
     /// Syncs the log bytes and the indexes, cuts every file to its real length and drops the
-    /// writer. A sealed segment is immutable.
-    pub(crate) fn seal(mut self) -> Result<Segment> {
-        if let Some(writer) = self.writer.take() {
+    /// writer. A sealed segment is immutable. On failure the segment stays in place and
+    /// readable: still active if its bytes could not be synced, sealed as far as it got
+    /// otherwise; the caller stops writing to the log.
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        if let Some(writer) = &self.writer {
             writer
                 .syncer()
                 .sync(0, self.size)
                 .ctx(IoOp::Sync, &self.log_path)?;
+        }
+        if let Some(writer) = self.writer.take() {
             writer.seal(self.size).ctx(IoOp::Truncate, &self.log_path)?;
         }
-        // A final time-index entry so retention and timestamp lookups see the true maximum.
+        // A final time-index entry so retention and timestamp lookups see the true maximum
+        // (a no-op when the last entry already has it, so a retried seal adds nothing).
         if self.max_timestamp >= 0 && self.next_offset > self.base_offset {
             self.time_index
                 .maybe_append(self.max_timestamp, self.next_offset - 1);
         }
-        self.offset_index = self.offset_index.seal()?;
-        self.time_index = self.time_index.seal()?;
-        Ok(self)
+        self.offset_index.seal()?;
+        self.time_index.seal()
     }
 
     pub(crate) fn syncer(&self) -> Option<Arc<dyn RangeSync>> {

@@ -25,7 +25,7 @@ use nix::fcntl::FallocateFlags;
 /// The most a segment is populated ahead of its write position.
 pub(super) const MAX_AHEAD: u64 = 32 << 20;
 /// The least; also the first request for a fresh writer.
-pub(super) const MIN_AHEAD: u64 = 1 << 20;
+pub(super) const MIN_AHEAD: u64 = 256 << 10;
 /// One `madvise` call's range, so a cancelled job stops soon.
 const CHUNK: usize = 4 << 20;
 /// Population works on whole pages; 4 KiB is the smallest page size of the platforms we run on,
