@@ -44,6 +44,9 @@ impl Broker {
                 open_config.recycle_segments(),
             )?;
             let offsets = OffsetStore::open(&open_config.data_dir)?;
+            if let Err(error) = offsets.forget_missing_topics(|t| topics.get(t).is_some()) {
+                tracing::warn!(%error, "cannot delete the committed offsets of deleted topics");
+            }
             let producer_ids = ProducerIds::open(&open_config.data_dir)?;
             Ok::<_, BrokerError>((topics, offsets, producer_ids))
         })

@@ -3,9 +3,10 @@
 //! Durable form: an internal partition log, `<data_dir>/__consumer_offsets/`,
 //! of ordinary record batches. Each commit request is one batch; each
 //! record's key is the JSON array `[group, topic, partition]` and its value
-//! the JSON object `{"offset": .., "metadata": ..}`. At startup the log is
-//! replayed in order into a map, so the last commit of a key wins. A commit
-//! is acknowledged once its batch is flushed (acks=all semantics).
+//! the JSON object `{"offset": .., "metadata": ..}`, or no value (a
+//! tombstone) when the commit was deleted with its topic. At startup the log
+//! is replayed in order into a map, so the last record of a key wins. A
+//! commit is acknowledged once its batch is flushed (acks=all semantics).
 //!
 //! The log is not compacted yet: it grows by one small batch per commit.
 
@@ -72,15 +73,20 @@ impl OffsetStore {
             };
             let Ok(iter) = parsed.records() else { continue };
             for record in iter.flatten() {
-                let (Some(key), Some(value)) = (record.key, record.value) else {
+                let Some(key) = record.key.and_then(decode_key) else {
+                    warn!("skipping a consumer offsets record without a valid key");
                     continue;
                 };
-                match (decode_key(key), serde_json::from_slice::<Committed>(value)) {
-                    (Some(key), Ok(value)) => {
+                records += 1;
+                let Some(value) = record.value else {
+                    map.remove(&key);
+                    continue;
+                };
+                match serde_json::from_slice::<Committed>(value) {
+                    Ok(value) => {
                         map.insert(key, value);
-                        records += 1;
                     }
-                    _ => warn!("skipping an undecodable consumer offsets record"),
+                    Err(_) => warn!("skipping an undecodable consumer offsets record"),
                 }
             }
         }
@@ -94,9 +100,7 @@ impl OffsetStore {
     /// Appends the commits as one batch and applies them. Returns the offset
     /// the caller must flush to before acknowledging.
     pub fn commit(&self, entries: &[(OffsetKey, Committed)]) -> Result<i64, ApiError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now = now_ms();
         let mut builder = BatchBuilder::new();
         for (key, value) in entries {
             let key_bytes = encode_key(key);
@@ -111,6 +115,41 @@ impl OffsetStore {
             map.insert(key.clone(), value.clone());
         }
         Ok(info.last_offset + 1)
+    }
+
+    /// Deletes every group's commits for `topic` (the topic was deleted: a topic created later
+    /// under the same name starts with no committed positions, as in Kafka). Durable when it
+    /// returns.
+    pub fn forget_topic(&self, topic: &str) -> Result<usize, ApiError> {
+        self.forget(|key| key.topic == topic)
+    }
+
+    /// Deletes the commits of topics that `exists` denies (left by a deletion that a crash
+    /// interrupted before its tombstones were written).
+    pub fn forget_missing_topics(&self, exists: impl Fn(&str) -> bool) -> Result<usize, ApiError> {
+        self.forget(|key| !exists(&key.topic))
+    }
+
+    fn forget(&self, doomed: impl Fn(&OffsetKey) -> bool) -> Result<usize, ApiError> {
+        let end = {
+            let mut map = self.lock();
+            let keys: Vec<OffsetKey> = map.keys().filter(|k| doomed(k)).cloned().collect();
+            if keys.is_empty() {
+                return Ok(0);
+            }
+            let mut builder = BatchBuilder::new();
+            for key in &keys {
+                builder.append(now_ms(), Some(&encode_key(key)), None, &[]);
+            }
+            let info = self.log.append(&builder.build())?;
+            for key in &keys {
+                map.remove(key);
+            }
+            (info.last_offset + 1, keys.len())
+        };
+        self.log.flush_to(end.0)?;
+        info!(keys = end.1, "deleted committed offsets of deleted topics");
+        Ok(end.1)
     }
 
     pub fn get(&self, key: &OffsetKey) -> Option<Committed> {
@@ -145,6 +184,12 @@ impl OffsetStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<OffsetKey, Committed>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn encode_key(key: &OffsetKey) -> Vec<u8> {
@@ -193,5 +238,37 @@ mod tests {
         assert_eq!(store.get(&key).unwrap().offset, 9);
         assert_eq!(store.group("g").len(), 1);
         assert!(store.group("other").is_empty());
+    }
+
+    #[test]
+    fn commits_of_a_deleted_topic_are_gone_and_stay_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |group: &str, topic: &str| OffsetKey {
+            group: group.into(),
+            topic: topic.into(),
+            partition: 0,
+        };
+        let committed = Committed {
+            offset: 7,
+            metadata: String::new(),
+        };
+        {
+            let store = OffsetStore::open(dir.path()).unwrap();
+            let entries = [
+                (key("g1", "orders"), committed.clone()),
+                (key("g2", "orders"), committed.clone()),
+                (key("g1", "kept"), committed.clone()),
+            ];
+            store.log.flush_to(store.commit(&entries).unwrap()).unwrap();
+            assert_eq!(store.forget_topic("orders").unwrap(), 2);
+            assert_eq!(store.get(&key("g1", "orders")), None);
+            assert_eq!(store.forget_topic("orders").unwrap(), 0);
+        }
+        let store = OffsetStore::open(dir.path()).unwrap();
+        assert_eq!(store.get(&key("g1", "orders")), None);
+        assert_eq!(store.get(&key("g2", "orders")), None);
+        assert_eq!(store.get(&key("g1", "kept")), Some(committed));
+        assert_eq!(store.forget_missing_topics(|t| t == "orders").unwrap(), 1);
+        assert!(store.groups().is_empty());
     }
 }

@@ -117,7 +117,8 @@ impl TopicSettings {
     }
 }
 
-/// Kafka's rule: 1 to 249 characters from `[a-zA-Z0-9._-]`, not `.` or `..`.
+/// Kafka's rule: 1 to 249 characters from `[a-zA-Z0-9._-]`, not `.` or `..`; names starting
+/// `__` belong to internal topics (`__consumer_offsets`), which clients cannot create.
 pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
     let invalid = |why: String| Err(ApiError::new(ErrorCode::InvalidTopic, why));
     if name.is_empty() || name.len() > MAX_TOPIC_NAME {
@@ -127,6 +128,11 @@ pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
     }
     if name == "." || name == ".." {
         return invalid(format!("topic name {name:?} is reserved"));
+    }
+    if name.starts_with("__") {
+        return invalid(format!(
+            "topic name {name:?} is reserved: names starting with \"__\" are for internal topics"
+        ));
     }
     if let Some(bad) = name
         .chars()
@@ -344,10 +350,18 @@ impl Topics {
             partition.notify_append();
         }
         let dir = self.root.join(name);
+        // Not named after the topic: a 249-character name plus a suffix would pass the file
+        // system's 255-byte limit. Deletions are serialised by `admin`.
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let doomed = self.trash.join(format!("{name}-{nanos}"));
+        let mut doomed = self.trash.join(format!("{nanos:032x}"));
+        for n in 1.. {
+            if !doomed.exists() {
+                break;
+            }
+            doomed = self.trash.join(format!("{nanos:032x}-{n}"));
+        }
         let result = fs::rename(&dir, &doomed)
             .map_err(|e| BrokerError::io(&dir, e))
             .and_then(|()| sync_dir(&self.root))
@@ -427,10 +441,27 @@ mod tests {
 
     #[test]
     fn topic_names() {
-        for good in ["a", "orders.v1", "A-b_c", &"x".repeat(249)] {
+        for good in [
+            "a",
+            "orders.v1",
+            "A-b_c",
+            "_private",
+            "a__b",
+            &"x".repeat(249),
+        ] {
             assert!(validate_topic_name(good).is_ok(), "{good}");
         }
-        for bad in ["", ".", "..", "a/b", "a b", "ü", &"x".repeat(250)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a b",
+            "ü",
+            "__consumer_offsets",
+            "__x",
+            &"x".repeat(250),
+        ] {
             assert_eq!(
                 validate_topic_name(bad).unwrap_err().code,
                 ErrorCode::InvalidTopic,

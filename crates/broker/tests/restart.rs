@@ -219,3 +219,60 @@ async fn acks_all_survives_sigkill() {
     let status = broker.terminate();
     assert!(status.success(), "SIGTERM shuts down cleanly: {status:?}");
 }
+
+/// A topic of the longest valid name can be deleted, and stays deleted across a restart; the
+/// groups' committed offsets go with it, so a topic recreated under the same name starts fresh.
+#[tokio::test]
+async fn deleted_topics_stay_deleted_with_their_committed_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "t".repeat(249);
+    let commit = |topic: &str| pb::CommitOffsetsRequest {
+        group: "readers".into(),
+        partitions: vec![pb::CommitOffsetsPartition {
+            topic: topic.into(),
+            partition: 0,
+            offset: 2,
+            metadata: String::new(),
+        }],
+    };
+    let committed = async |client: &mut Client| {
+        let offsets = client
+            .call(&pb::FetchOffsetsRequest {
+                group: "readers".into(),
+                partitions: vec![],
+            })
+            .await;
+        offsets
+            .partitions
+            .iter()
+            .map(|p| (p.topic.clone(), p.offset))
+            .collect::<Vec<_>>()
+    };
+    {
+        let broker = start(dir.path()).await;
+        let mut client = Client::connect(broker.local_addr()).await;
+        for topic in [long.as_str(), "orders", "kept"] {
+            create_topic(&mut client, topic, 1).await;
+            produce_values(&mut client, topic, 0, &[b"one", b"two"]).await;
+            let reply = client.call(&commit(topic)).await;
+            assert_eq!(code(reply.partitions[0].error_code), ErrorCode::None);
+        }
+        for topic in [long.as_str(), "orders"] {
+            let deleted = client
+                .call(&pb::DeleteTopicRequest { name: topic.into() })
+                .await;
+            assert_eq!(code(deleted.error_code), ErrorCode::None, "{}", topic.len());
+        }
+        assert_eq!(committed(&mut client).await, [("kept".to_owned(), 2)]);
+        broker.shutdown().await.unwrap();
+    }
+    let broker = start(dir.path()).await;
+    let mut client = Client::connect(broker.local_addr()).await;
+    let metadata = client.call(&pb::MetadataRequest { topics: vec![] }).await;
+    let names: Vec<&str> = metadata.topics.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["kept"], "deleted topics stay deleted");
+    assert_eq!(committed(&mut client).await, [("kept".to_owned(), 2)]);
+    create_topic(&mut client, "orders", 1).await;
+    assert_eq!(committed(&mut client).await, [("kept".to_owned(), 2)]);
+    broker.shutdown().await.unwrap();
+}

@@ -11,7 +11,7 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
         Ok(body) => body,
         Err(reply) => return reply,
     };
-    match super::blocking(|| state.topics.delete(&body.name)) {
+    match super::blocking(|| state.delete_topic(&body.name)) {
         Ok(()) => {
             info!(topic = %body.name, peer = %request.peer, "deleted topic");
             super::respond(&request, &pb::DeleteTopicResponse::default())

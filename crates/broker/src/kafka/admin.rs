@@ -155,7 +155,7 @@ pub(super) fn delete_topics(
         .topic_names
         .iter()
         .map(|name| {
-            let error_code = match blocking(|| state.topics.delete(name)) {
+            let error_code = match blocking(|| state.delete_topic(name)) {
                 Ok(()) => {
                     info!(topic = %name, peer = %request.peer, "deleted topic (Kafka)");
                     K::NONE
