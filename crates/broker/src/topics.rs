@@ -13,7 +13,7 @@
 //! Deletion renames the topic directory into `<data_dir>/trash/` (one atomic
 //! step) and then removes it; leftovers in the trash are removed at startup.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -157,7 +157,28 @@ struct TopicFile {
 pub struct Topic {
     pub name: String,
     pub settings: TopicSettings,
+    /// The partitions whose logs opened, in index order.
     pub partitions: Vec<Arc<Partition>>,
+    /// Partitions whose logs could not be opened (damaged or unreadable files, kept as they
+    /// are), by index, with the reason. They refuse every request until an operator repairs
+    /// the files and restarts the broker; the topic's other partitions are served.
+    pub offline: BTreeMap<u32, String>,
+}
+
+impl Topic {
+    /// The partition with `index`, or why there is none.
+    pub fn partition(&self, index: u32) -> Result<&Arc<Partition>, ApiError> {
+        if let Ok(at) = self.partitions.binary_search_by_key(&index, |p| p.index) {
+            return Ok(&self.partitions[at]);
+        }
+        match self.offline.get(&index) {
+            Some(reason) => Err(ApiError::new(
+                ErrorCode::StorageError,
+                format!("partition {}-{index} is offline: {reason}", self.name),
+            )),
+            None => Err(ApiError::unknown_topic(&self.name, Some(index))),
+        }
+    }
 }
 
 /// Every topic of the broker.
@@ -220,15 +241,16 @@ impl Topics {
                 recycle_segments,
                 ..log_config
             };
-            let partitions =
-                open_partitions(&dir, &file.name, file.settings.partitions, &log_config)?;
-            info!(topic = %file.name, partitions = partitions.len(), "topic loaded");
+            let (partitions, offline) =
+                load_partitions(&dir, &file.name, file.settings.partitions, &log_config);
+            info!(topic = %file.name, partitions = partitions.len(), offline = offline.len(), "topic loaded");
             map.insert(
                 file.name.clone(),
                 Arc::new(Topic {
                     name: file.name,
                     settings: file.settings,
                     partitions,
+                    offline,
                 }),
             );
         }
@@ -263,9 +285,10 @@ impl Topics {
     }
 
     pub fn partition(&self, topic: &str, partition: u32) -> Result<Arc<Partition>, ApiError> {
-        self.get(topic)
-            .and_then(|t| t.partitions.get(partition as usize).cloned())
-            .ok_or_else(|| ApiError::unknown_topic(topic, Some(partition)))
+        let Some(found) = self.get(topic) else {
+            return Err(ApiError::unknown_topic(topic, Some(partition)));
+        };
+        found.partition(partition).cloned()
     }
 
     /// Creates a topic; blocking file work (directories, preallocation,
@@ -327,6 +350,7 @@ impl Topics {
             name: name.to_owned(),
             settings,
             partitions,
+            offline: BTreeMap::new(),
         });
         self.write().insert(name.to_owned(), topic.clone());
         info!(
@@ -417,6 +441,31 @@ fn open_partitions(
             Ok(Arc::new(Partition::new(topic.to_owned(), index, log)))
         })
         .collect()
+}
+
+/// Opens the partitions of a topic found on disk. A partition whose log cannot be opened is
+/// reported offline rather than failing the broker: its files stay as they are, and every other
+/// partition is served (Kafka takes a failed log directory offline the same way).
+fn load_partitions(
+    dir: &Path,
+    topic: &str,
+    count: u32,
+    config: &LogConfig,
+) -> (Vec<Arc<Partition>>, BTreeMap<u32, String>) {
+    let mut online = Vec::new();
+    let mut offline = BTreeMap::new();
+    for index in 0..count {
+        let path = dir.join(index.to_string());
+        match PartitionLog::open(&path, config.clone()) {
+            Ok(log) => online.push(Arc::new(Partition::new(topic.to_owned(), index, log))),
+            Err(error) => {
+                let reason = error_chain(&error);
+                tracing::error!(topic, partition = index, error = %reason, "partition offline: its log cannot be opened; files kept");
+                offline.insert(index, reason);
+            }
+        }
+    }
+    (online, offline)
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, BrokerError> {

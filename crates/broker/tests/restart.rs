@@ -276,3 +276,96 @@ async fn deleted_topics_stay_deleted_with_their_committed_offsets() {
     assert_eq!(committed(&mut client).await, [("kept".to_owned(), 2)]);
     broker.shutdown().await.unwrap();
 }
+
+/// The segment files of a directory by name, with a checksum of their bytes (indexes are
+/// derived data that recovery may rebuild).
+fn files_of(dir: &Path) -> Vec<(String, u64)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| {
+            (e.file_name().to_string_lossy().into_owned(), {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(e.path()).unwrap().hash(&mut hasher);
+                hasher.finish()
+            })
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A partition whose files recovery cannot vouch for is offline, with its files untouched; the
+/// broker starts and serves the topic's other partitions.
+#[tokio::test]
+async fn a_damaged_partition_goes_offline_and_the_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let broker = start(dir.path()).await;
+        let mut client = Client::connect(broker.local_addr()).await;
+        let created = client
+            .call(&pb::CreateTopicRequest {
+                name: "t".into(),
+                partitions: 2,
+                config: Some(pb::TopicConfig {
+                    segment_bytes: Some(1024),
+                    max_message_bytes: Some(1024),
+                    retention_ms: Some(-1),
+                    ..Default::default()
+                }),
+            })
+            .await;
+        assert_eq!(code(created.error_code), ErrorCode::None);
+        for i in 0..12u8 {
+            for partition in [0, 1] {
+                produce_values(&mut client, "t", partition, &[&[i; 300]]).await;
+            }
+        }
+        broker.shutdown().await.unwrap();
+    }
+    // Damage the first segment of partition 1 and make the next start scan it.
+    let damaged = dir.path().join("topics/t/1");
+    let first = damaged.join(format!("{:020}.log", 0));
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&first, bytes).unwrap();
+    std::fs::remove_file(damaged.join(".clean-shutdown")).unwrap();
+    std::fs::remove_file(damaged.join("recovery-point-checkpoint")).unwrap();
+    let before = files_of(&damaged);
+
+    let broker = start(dir.path()).await;
+    let mut client = Client::connect(broker.local_addr()).await;
+    let metadata = client
+        .call(&pb::MetadataRequest {
+            topics: vec!["t".into()],
+        })
+        .await;
+    let partitions: Vec<(u32, ErrorCode, i64)> = metadata.topics[0]
+        .partitions
+        .iter()
+        .map(|p| (p.partition, code(p.error_code), p.log_end_offset))
+        .collect();
+    assert_eq!(
+        partitions,
+        [(0, ErrorCode::None, 12), (1, ErrorCode::StorageError, 0)]
+    );
+    let after = |partition| produce("t", partition, ACKS_ALL, vec![batch(&[b"after"])]);
+    let refused = client.call(&after(1)).await;
+    assert_eq!(code(refused.error_code), ErrorCode::StorageError);
+    assert!(
+        refused.error_message.contains("offline"),
+        "{}",
+        refused.error_message
+    );
+    let served = client.call(&after(0)).await;
+    assert_eq!(code(served.error_code), ErrorCode::None);
+    assert_eq!(fetch_all(&mut client, "t", 0, 0).await.len(), 13);
+    broker.shutdown().await.unwrap();
+    assert_eq!(
+        files_of(&damaged),
+        before,
+        "the damaged partition's files are kept"
+    );
+}

@@ -36,21 +36,25 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
 }
 
 fn describe(topic: &Topic) -> pb::TopicMetadata {
+    let online = topic.partitions.iter().map(|p| pb::PartitionMetadata {
+        partition: p.index,
+        error_code: ErrorCode::None as i32,
+        log_start_offset: p.log.log_start_offset(),
+        log_end_offset: p.log.log_end_offset(),
+        high_watermark: p.log.high_watermark(),
+        size_bytes: p.log.size_bytes(),
+    });
+    let offline = topic.offline.keys().map(|&index| pb::PartitionMetadata {
+        partition: index,
+        error_code: ErrorCode::StorageError as i32,
+        ..Default::default()
+    });
+    let mut partitions: Vec<_> = online.chain(offline).collect();
+    partitions.sort_by_key(|p| p.partition);
     pb::TopicMetadata {
         name: topic.name.clone(),
         error_code: ErrorCode::None as i32,
-        partitions: topic
-            .partitions
-            .iter()
-            .map(|p| pb::PartitionMetadata {
-                partition: p.index,
-                error_code: ErrorCode::None as i32,
-                log_start_offset: p.log.log_start_offset(),
-                log_end_offset: p.log.log_end_offset(),
-                high_watermark: p.log.high_watermark(),
-                size_bytes: p.log.size_bytes(),
-            })
-            .collect(),
+        partitions,
         config: Some(topic.settings.to_pb()),
     }
 }

@@ -90,23 +90,34 @@ fn lookup(
 }
 
 fn describe(topic: &Topic) -> MetadataTopic {
+    let index = |p: u32| i32::try_from(p).unwrap_or(i32::MAX);
+    let online = topic.partitions.iter().map(|p| MetadataPartition {
+        error_code: K::NONE,
+        partition_index: index(p.index),
+        leader_id: NODE_ID,
+        leader_epoch: -1,
+        replica_nodes: vec![NODE_ID],
+        isr_nodes: vec![NODE_ID],
+        offline_replicas: Vec::new(),
+    });
+    // An offline partition has no leader, as in Kafka when the leader's log directory failed:
+    // clients keep its messages queued and retry instead of failing the whole topic.
+    let offline = topic.offline.keys().map(|&p| MetadataPartition {
+        error_code: K::LEADER_NOT_AVAILABLE,
+        partition_index: index(p),
+        leader_id: -1,
+        leader_epoch: -1,
+        replica_nodes: vec![NODE_ID],
+        isr_nodes: Vec::new(),
+        offline_replicas: vec![NODE_ID],
+    });
+    let mut partitions: Vec<_> = online.chain(offline).collect();
+    partitions.sort_by_key(|p| p.partition_index);
     MetadataTopic {
         error_code: K::NONE,
         name: topic.name.clone(),
         is_internal: false,
-        partitions: topic
-            .partitions
-            .iter()
-            .map(|p| MetadataPartition {
-                error_code: K::NONE,
-                partition_index: i32::try_from(p.index).unwrap_or(i32::MAX),
-                leader_id: NODE_ID,
-                leader_epoch: -1,
-                replica_nodes: vec![NODE_ID],
-                isr_nodes: vec![NODE_ID],
-                offline_replicas: Vec::new(),
-            })
-            .collect(),
+        partitions,
         ..MetadataTopic::default()
     }
 }
