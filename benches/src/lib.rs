@@ -1,9 +1,13 @@
-//! Shared helpers for Sluice's benchmark harnesses: timing, statistics and table printing.
+//! Shared helpers for Sluice's benchmark harnesses: timing, statistics, table printing, and
+//! the real broker binary as a child process ([`broker`]).
 //!
 //! The harnesses print Markdown tables so their output can be pasted into
 //! `docs/benchmarks.md` as measured.
 
 use std::time::Duration;
+
+pub mod blocks;
+pub mod broker;
 
 /// Median and spread of repeated measurements.
 #[derive(Debug, Clone, Copy)]

@@ -34,6 +34,7 @@ impl Broker {
         let data_dir = config.data_dir.clone();
         fs::create_dir_all(&data_dir).map_err(|e| BrokerError::io(&data_dir, e))?;
         let lock = lock_data_dir(&data_dir)?;
+        crate::fd_budget::raise();
         let (stop, stopping) = watch::channel(false);
         let open_config = config.clone();
         let opened = tokio::task::spawn_blocking(move || {
@@ -42,6 +43,7 @@ impl Broker {
                 open_config.topic_defaults.clone(),
                 open_config.write_mode,
                 open_config.recycle_segments(),
+                open_config.max_partitions,
             )?;
             let offsets = OffsetStore::open(&open_config.data_dir)?;
             if let Err(error) = offsets.forget_missing_topics(|t| topics.get(t).is_some()) {

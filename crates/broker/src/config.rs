@@ -62,6 +62,9 @@ pub struct BrokerConfig {
     pub shutdown_grace_ms: u64,
     /// How often retention runs over every partition.
     pub retention_check_ms: u64,
+    /// Most partitions the broker holds, over all topics: a creation past it fails with a
+    /// clear error instead of exhausting file descriptors or memory later.
+    pub max_partitions: u32,
     /// How often the interval flush policy is checked.
     pub flush_check_ms: u64,
     /// Settings of topics created without explicit values.
@@ -86,6 +89,7 @@ impl Default for BrokerConfig {
             max_in_flight: 128,
             shutdown_grace_ms: 10_000,
             retention_check_ms: 5_000,
+            max_partitions: 20_000,
             flush_check_ms: 200,
             topic_defaults: TopicSettings::default(),
         }
@@ -219,6 +223,10 @@ impl BrokerConfig {
                 .retention_check_ms
                 .or(file.retention_check_ms)
                 .unwrap_or(d.retention_check_ms),
+            max_partitions: cli
+                .max_partitions
+                .or(file.max_partitions)
+                .unwrap_or(d.max_partitions),
             flush_check_ms: cli
                 .flush_check_ms
                 .or(file.flush_check_ms)
@@ -303,6 +311,9 @@ pub struct Cli {
     /// Retention check interval [default: 5000].
     #[arg(long, env = "SLUICE_RETENTION_CHECK_MS")]
     pub retention_check_ms: Option<u64>,
+    /// Most partitions the broker holds, over all topics [default: 20000].
+    #[arg(long, env = "SLUICE_MAX_PARTITIONS")]
+    pub max_partitions: Option<u32>,
     /// Interval-flush check interval [default: 200].
     #[arg(long, env = "SLUICE_FLUSH_CHECK_MS")]
     pub flush_check_ms: Option<u64>,
@@ -360,6 +371,7 @@ pub struct FileConfig {
     pub max_in_flight: Option<usize>,
     pub shutdown_grace_ms: Option<u64>,
     pub retention_check_ms: Option<u64>,
+    pub max_partitions: Option<u32>,
     pub flush_check_ms: Option<u64>,
     pub topic_defaults: Option<FileTopicDefaults>,
 }

@@ -25,6 +25,7 @@
 //! - [`errors`] — [`errors::ApiError`], [`errors::BrokerError`] and the one
 //!   mapping from storage errors to wire codes.
 //! - `persist`: atomic small-file writes (temp file, fsync, rename).
+//! - `parallel`: blocking file work over many partitions on a few threads.
 //!
 //! Operating notes (flags, defaults, on-disk layout) are in
 //! `docs/broker.md`.
@@ -52,11 +53,13 @@ mod background;
 pub mod broker;
 pub mod config;
 pub mod errors;
+mod fd_budget;
 mod fetch_budget;
 pub mod group;
 pub mod kafka;
 mod long_poll;
 pub mod offsets;
+mod parallel;
 pub mod partition;
 mod persist;
 pub mod producers;

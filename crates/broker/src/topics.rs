@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -181,21 +182,33 @@ impl Topic {
     }
 }
 
+/// The partitions of one topic as opening them went.
+#[derive(Debug, Default)]
+struct Loaded {
+    online: Vec<Arc<Partition>>,
+    offline: BTreeMap<u32, String>,
+}
+
 /// Every topic of the broker.
 #[derive(Debug)]
 pub struct Topics {
     root: PathBuf,
     trash: PathBuf,
     map: RwLock<HashMap<String, Arc<Topic>>>,
-    /// Serialises create and delete, which do slow file work, so that the
-    /// map lock is only held for the final insert or remove.
-    admin: Mutex<()>,
+    /// Topics whose creation or deletion is doing its file work, with the partitions a
+    /// creation will add (0 for a deletion). Held only to check and reserve a name, so creations
+    /// and deletions of different topics run side by side while one name sees one at a time.
+    admin: Mutex<HashMap<String, u32>>,
+    /// Makes trash directory names unique among concurrent deletions.
+    trash_sequence: AtomicU64,
     pub defaults: TopicSettings,
     /// How partition logs write their active segment (a broker setting, not a topic one).
     write_mode: WriteMode,
     /// Whether partition logs recycle removed segment files (`LogConfig::recycle_segments`): on
     /// only when the transfer mode copies, see `Config::recycle_segments`.
     recycle_segments: bool,
+    /// Most partitions over all topics (`BrokerConfig::max_partitions`).
+    max_partitions: u32,
 }
 
 impl Topics {
@@ -206,6 +219,7 @@ impl Topics {
         defaults: TopicSettings,
         write_mode: WriteMode,
         recycle_segments: bool,
+        max_partitions: u32,
     ) -> Result<Topics, BrokerError> {
         let root = data_dir.join("topics");
         let trash = data_dir.join("trash");
@@ -215,7 +229,7 @@ impl Topics {
         for entry in read_dir(&trash)? {
             fs::remove_dir_all(&entry).map_err(|e| BrokerError::io(&entry, e))?;
         }
-        let mut map = HashMap::new();
+        let mut found = Vec::new();
         for dir in read_dir(&root)? {
             let meta_path = dir.join("topic.json");
             if !meta_path.exists() {
@@ -241,8 +255,30 @@ impl Topics {
                 recycle_segments,
                 ..log_config
             };
-            let (partitions, offline) =
-                load_partitions(&dir, &file.name, file.settings.partitions, &log_config);
+            found.push((dir, file, log_config));
+        }
+        // Every partition of every topic, opened side by side (see `parallel`).
+        let slots: Vec<(usize, u32)> = found
+            .iter()
+            .enumerate()
+            .flat_map(|(t, (_, file, _))| (0..file.settings.partitions).map(move |p| (t, p)))
+            .collect();
+        let opened = crate::parallel::map(&slots, crate::parallel::IO_THREADS, |&(t, index)| {
+            let (dir, file, config) = &found[t];
+            open_partition(dir, &file.name, index, config)
+        });
+        let mut loaded: Vec<Loaded> = found.iter().map(|_| Loaded::default()).collect();
+        for (&(t, index), result) in slots.iter().zip(opened) {
+            match result {
+                Ok(partition) => loaded[t].online.push(partition),
+                Err(reason) => {
+                    loaded[t].offline.insert(index, reason);
+                }
+            }
+        }
+        let mut map = HashMap::new();
+        for ((_, file, _), Loaded { online, offline }) in found.into_iter().zip(loaded) {
+            let partitions = online;
             info!(topic = %file.name, partitions = partitions.len(), offline = offline.len(), "topic loaded");
             map.insert(
                 file.name.clone(),
@@ -258,10 +294,12 @@ impl Topics {
             root,
             trash,
             map: RwLock::new(map),
-            admin: Mutex::new(()),
+            admin: Mutex::new(HashMap::new()),
+            trash_sequence: AtomicU64::new(0),
             defaults,
             write_mode,
             recycle_segments,
+            max_partitions,
         })
     }
 
@@ -312,13 +350,32 @@ impl Topics {
             recycle_segments: self.recycle_segments,
             ..settings.log_config()?
         };
-        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-        if self.read().contains_key(name) {
-            return Err(ApiError::new(
-                ErrorCode::TopicAlreadyExists,
-                format!("topic {name} already exists"),
-            ));
-        }
+        let _reserved = {
+            let mut busy = self.lock_admin();
+            if self.read().contains_key(name) || busy.contains_key(name) {
+                return Err(ApiError::new(
+                    ErrorCode::TopicAlreadyExists,
+                    format!("topic {name} already exists (or is being created or deleted)"),
+                ));
+            }
+            let held: u64 = self
+                .read()
+                .values()
+                .map(|t| u64::from(t.settings.partitions))
+                .chain(busy.values().map(|p| u64::from(*p)))
+                .sum();
+            if held + u64::from(partitions) > u64::from(self.max_partitions) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidPartitions,
+                    format!(
+                        "the broker holds {held} partitions; {partitions} more would pass its limit of {} (--max-partitions)",
+                        self.max_partitions
+                    ),
+                ));
+            }
+            busy.insert(name.to_owned(), partitions);
+            Reserved { topics: self, name }
+        };
         let dir = self.root.join(name);
         let result = (|| {
             if dir.exists() {
@@ -363,9 +420,16 @@ impl Topics {
 
     /// Deletes a topic and its data.
     pub fn delete(&self, name: &str) -> Result<(), ApiError> {
-        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(topic) = self.write().remove(name) else {
-            return Err(ApiError::unknown_topic(name, None));
+        let (topic, _reserved) = {
+            let mut busy = self.lock_admin();
+            if busy.contains_key(name) {
+                return Err(ApiError::unknown_topic(name, None));
+            }
+            let Some(topic) = self.write().remove(name) else {
+                return Err(ApiError::unknown_topic(name, None));
+            };
+            busy.insert(name.to_owned(), 0);
+            (topic, Reserved { topics: self, name })
         };
         for partition in &topic.partitions {
             if let Err(error) = partition.log.close() {
@@ -375,17 +439,12 @@ impl Topics {
         }
         let dir = self.root.join(name);
         // Not named after the topic: a 249-character name plus a suffix would pass the file
-        // system's 255-byte limit. Deletions are serialised by `admin`.
+        // system's 255-byte limit.
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let mut doomed = self.trash.join(format!("{nanos:032x}"));
-        for n in 1.. {
-            if !doomed.exists() {
-                break;
-            }
-            doomed = self.trash.join(format!("{nanos:032x}-{n}"));
-        }
+        let sequence = self.trash_sequence.fetch_add(1, Ordering::Relaxed);
+        let doomed = self.trash.join(format!("{nanos:032x}-{sequence}"));
         let result = fs::rename(&dir, &doomed)
             .map_err(|e| BrokerError::io(&dir, e))
             .and_then(|()| sync_dir(&self.root))
@@ -400,11 +459,16 @@ impl Topics {
 
     /// Flushes and closes every log (clean shutdown).
     pub fn close_all(&self) {
-        for partition in self.all_partitions() {
+        let partitions = self.all_partitions();
+        crate::parallel::map(&partitions, crate::parallel::IO_THREADS, |partition| {
             if let Err(error) = partition.log.close() {
                 warn!(topic = %partition.topic, partition = partition.index, error = %error_chain(&error), "close failed");
             }
-        }
+        });
+    }
+
+    fn lock_admin(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.admin.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Topic>>> {
@@ -413,6 +477,19 @@ impl Topics {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Topic>>> {
         self.map.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A name reserved in `Topics::admin` while its creation or deletion works; released on drop,
+/// whichever way the work ends.
+struct Reserved<'a> {
+    topics: &'a Topics,
+    name: &'a str,
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.topics.lock_admin().remove(self.name);
     }
 }
 
@@ -433,39 +510,35 @@ fn open_partitions(
     count: u32,
     config: &LogConfig,
 ) -> Result<Vec<Arc<Partition>>, BrokerError> {
-    (0..count)
-        .map(|index| {
-            let path = dir.join(index.to_string());
-            let log = PartitionLog::open(&path, config.clone())
-                .map_err(|source| BrokerError::Storage { path, source })?;
-            Ok(Arc::new(Partition::new(topic.to_owned(), index, log)))
-        })
-        .collect()
+    let indexes: Vec<u32> = (0..count).collect();
+    crate::parallel::map(&indexes, crate::parallel::IO_THREADS, |&index| {
+        let path = dir.join(index.to_string());
+        let log = PartitionLog::open(&path, config.clone())
+            .map_err(|source| BrokerError::Storage { path, source })?;
+        Ok(Arc::new(Partition::new(topic.to_owned(), index, log)))
+    })
+    .into_iter()
+    .collect()
 }
 
-/// Opens the partitions of a topic found on disk. A partition whose log cannot be opened is
+/// Opens one partition of a topic found on disk. A partition whose log cannot be opened is
 /// reported offline rather than failing the broker: its files stay as they are, and every other
 /// partition is served (Kafka takes a failed log directory offline the same way).
-fn load_partitions(
+fn open_partition(
     dir: &Path,
     topic: &str,
-    count: u32,
+    index: u32,
     config: &LogConfig,
-) -> (Vec<Arc<Partition>>, BTreeMap<u32, String>) {
-    let mut online = Vec::new();
-    let mut offline = BTreeMap::new();
-    for index in 0..count {
-        let path = dir.join(index.to_string());
-        match PartitionLog::open(&path, config.clone()) {
-            Ok(log) => online.push(Arc::new(Partition::new(topic.to_owned(), index, log))),
-            Err(error) => {
-                let reason = error_chain(&error);
-                tracing::error!(topic, partition = index, error = %reason, "partition offline: its log cannot be opened; files kept");
-                offline.insert(index, reason);
-            }
+) -> Result<Arc<Partition>, String> {
+    let path = dir.join(index.to_string());
+    match PartitionLog::open(&path, config.clone()) {
+        Ok(log) => Ok(Arc::new(Partition::new(topic.to_owned(), index, log))),
+        Err(error) => {
+            let reason = error_chain(&error);
+            tracing::error!(topic, partition = index, error = %reason, "partition offline: its log cannot be opened; files kept");
+            Err(reason)
         }
     }
-    (online, offline)
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, BrokerError> {

@@ -433,3 +433,29 @@ async fn acks_all_answers_after_flush_and_acks_one_after_append() {
     );
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_broker_caps_its_partitions_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.max_partitions = 5;
+    let broker = sluice_broker::Broker::start(config).await.unwrap();
+    let mut client = Client::connect(broker.local_addr()).await;
+    let create = |name: &str, partitions| pb::CreateTopicRequest {
+        name: name.into(),
+        partitions,
+        config: None,
+    };
+    let first = client.call(&create("a", 3)).await;
+    assert_eq!(code(first.error_code), ErrorCode::None);
+    let refused = client.call(&create("b", 3)).await;
+    assert_eq!(code(refused.error_code), ErrorCode::InvalidPartitions);
+    assert!(
+        refused.error_message.contains("--max-partitions"),
+        "{}",
+        refused.error_message
+    );
+    let fits = client.call(&create("b", 2)).await;
+    assert_eq!(code(fits.error_code), ErrorCode::None);
+    broker.shutdown().await.unwrap();
+}

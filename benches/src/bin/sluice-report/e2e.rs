@@ -17,9 +17,9 @@ use hdrhistogram::Histogram;
 use sluice_benches::Samples;
 
 use crate::Plan;
-use crate::broker::BrokerProcess;
 use crate::produce::PERCENTILES;
 use crate::wire::Wire;
+use sluice_benches::broker::BrokerProcess;
 
 pub const VALUE_BYTES: usize = 1000;
 

@@ -15,10 +15,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use sluice_benches::Samples;
 
-use crate::broker::{BrokerProcess, transfer_bytes_logged};
 use crate::raw::{self, Mode, RECEIVE_BUFFER, Segments};
 use crate::wire::Wire;
 use crate::{Plan, cpu, produce};
+use sluice_benches::broker::{BrokerProcess, transfer_bytes_logged};
 
 pub const TOPIC: &str = "fetch-bench";
 pub const MESSAGE_BYTES: usize = 1000;

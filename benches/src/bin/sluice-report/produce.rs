@@ -34,9 +34,9 @@ use sluice_protocol::{ErrorCode, pb};
 use sluice_record::BatchBuilder;
 
 use crate::Plan;
-use crate::broker::BrokerProcess;
 use crate::memory;
 use crate::wire::{self, CORRELATION_ID_AT, Wire};
+use sluice_benches::broker::BrokerProcess;
 
 pub const MESSAGE_SIZES: [usize; 2] = [100, 1000];
 /// `(wire value, label)` of each acks level.

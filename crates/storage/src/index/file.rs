@@ -24,7 +24,9 @@ enum Mapping {
 #[derive(Debug)]
 pub(crate) struct IndexFile {
     path: PathBuf,
-    file: File,
+    /// No file handle is kept: a mapping outlives the descriptor it was made from, and a
+    /// partition's two indexes would otherwise hold two of its descriptors for as long as it
+    /// exists. Growing and sealing, which are rare, open the file again.
     map: Mapping,
     entry_size: usize,
     entries: usize,
@@ -50,7 +52,6 @@ impl IndexFile {
         let map = map_allocated(&file, path, len, capacity)?;
         Ok(Some(IndexFile {
             path: path.to_owned(),
-            file,
             map: Mapping::Writable { map, max_bytes },
             entry_size,
             entries,
@@ -68,7 +69,9 @@ impl IndexFile {
             return false;
         }
         let capacity = allocation(current, current * 2, max_bytes, self.entry_size);
-        match map_allocated(&self.file, &self.path, current, capacity) {
+        let grown = open_rw(&self.path)
+            .and_then(|file| map_allocated(&file, &self.path, current, capacity));
+        match grown {
             Ok(map) => {
                 // The old mapping is dropped here; no reader holds a reference into it, as
                 // growing needs `&mut self`.
@@ -113,7 +116,6 @@ impl IndexFile {
         let map = unsafe { Mmap::map(&file) }.ctx(IoOp::Map, path)?;
         Ok(Some(IndexFile {
             path: path.to_owned(),
-            file,
             map: Mapping::ReadOnly(map),
             entry_size,
             entries: (len / entry_size as u64) as usize,
@@ -128,13 +130,11 @@ impl IndexFile {
         }
         let IndexFile {
             path,
-            file,
             map,
             entry_size,
             ..
         } = self;
         drop(map);
-        drop(file);
         Self::open_writable(&path, entry_size, max_bytes)
     }
 
@@ -203,17 +203,16 @@ impl IndexFile {
     /// fault), so a failed sync leaves a read-only index whose seal can be retried.
     pub(crate) fn seal(&mut self) -> Result<()> {
         let len = self.entries * self.entry_size;
+        let file = open_rw(&self.path)?;
         if let Mapping::Writable { map, .. } = &self.map {
             map.flush_range(0, len).ctx(IoOp::Sync, &self.path)?;
-            self.file
-                .set_len(len as u64)
-                .ctx(IoOp::Truncate, &self.path)?;
+            file.set_len(len as u64).ctx(IoOp::Truncate, &self.path)?;
             // SAFETY: as in `open_writable`; the file is now exactly the entries, which the
             // writable mapping no longer covers past (it is replaced right here).
-            let read_only = unsafe { Mmap::map(&self.file) }.ctx(IoOp::Map, &self.path)?;
+            let read_only = unsafe { Mmap::map(&file) }.ctx(IoOp::Map, &self.path)?;
             self.map = Mapping::ReadOnly(read_only);
         }
-        self.file.sync_all().ctx(IoOp::Sync, &self.path)
+        file.sync_all().ctx(IoOp::Sync, &self.path)
     }
 }
 

@@ -65,19 +65,23 @@ impl PartitionLog {
             closed: false,
         };
         let leo = state.log_end_offset();
-        // What survived a process crash may still sit only in the page cache: make it durable
-        // before calling it flushed.
-        if let Some(syncer) = state.active().syncer() {
-            syncer
-                .sync(0, state.active().size())
-                .ctx(IoOp::Sync, state.active().log_path())?;
-        }
-        // An older recovery point is only slower to recover from: failing to write this one (a
-        // full disk) must not keep the log from opening and serving reads.
-        if let Err(error) =
-            checkpoint::write_offset(&dir, RECOVERY_POINT, state.active().base_offset)
-        {
-            warn!(dir = %dir.display(), error = %error, "cannot advance the recovery point");
+        // After a clean close everything is synced and the recovery point already names the
+        // active segment (it is the log end), so a clean start of many partitions pays no
+        // syncs here. After a crash, what survived may still sit only in the page cache: make
+        // it durable before calling it flushed, and start the next recovery at this segment.
+        if !clean {
+            if let Some(syncer) = state.active().syncer() {
+                syncer
+                    .sync(0, state.active().size())
+                    .ctx(IoOp::Sync, state.active().log_path())?;
+            }
+            // An older recovery point is only slower to recover from: failing to write this one
+            // (a full disk) must not keep the log from opening and serving reads.
+            if let Err(error) =
+                checkpoint::write_offset(&dir, RECOVERY_POINT, state.active().base_offset)
+            {
+                warn!(dir = %dir.display(), error = %error, "cannot advance the recovery point");
+            }
         }
         let (synced_base, synced_position) = (state.active().base_offset, state.active().size());
         info!(dir = %dir.display(), clean, log_start_offset = log_start, log_end_offset = leo, segments = state.segments.len(), "log opened");

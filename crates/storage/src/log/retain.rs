@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use tracing::info;
 
 use super::PartitionLog;
-use crate::checkpoint::{self, LOG_START, RECOVERY_POINT};
+use crate::checkpoint::{self, LOG_START};
 use crate::error::{IoContext, IoOp, Result};
 use crate::retention::{SegmentFacts, segments_to_delete};
 
@@ -106,8 +106,10 @@ impl PartitionLog {
         }
         let leo = state.log_end_offset();
         self.flushed_offset.store(leo, Ordering::Release);
-        checkpoint::write_offset(&self.dir, RECOVERY_POINT, leo)?;
-        checkpoint::write_offset(&self.dir, LOG_START, state.log_start_offset)?;
+        // No checkpoint to write: the log start checkpoint is written whenever the start moves
+        // (retention), and the recovery point already names the segment just sealed (the roll
+        // or the open that made it active wrote it), which is all a later crash recovery needs.
+        // Each checkpoint costs two fsyncs, and a shutdown closes every partition.
         checkpoint::mark_clean(&self.dir)?;
         info!(dir = %self.dir.display(), log_end_offset = leo, "log closed cleanly");
         Ok(())

@@ -128,22 +128,28 @@ impl SegmentWriter for MmapWriter {
     }
 }
 
-/// Populates the page at `position` (the first one the writer will touch): `Ok(false)` when the
-/// kernel does not know `MADV_POPULATE_WRITE`; a full disk is an error here already.
+/// Whether the kernel knows `MADV_POPULATE_WRITE`, asked once per process by populating the
+/// page at `position` (the first one the writer will touch): probing every segment would cost a
+/// page allocation per partition at start. A full disk during the probe is an error here.
 fn populate_supported(map: &MmapRaw, position: u64, capacity: u64) -> io::Result<bool> {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if let Some(&known) = SUPPORTED.get() {
+        return Ok(known);
+    }
     if position >= capacity {
         return Ok(true);
     }
     let len = usize::try_from((capacity - position).min(4096)).map_err(io::Error::other)?;
     let from = usize::try_from(position).map_err(io::Error::other)?;
-    match map.advise_range(memmap2::Advice::PopulateWrite, from, len) {
-        Ok(()) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => Ok(false),
+    let supported = match map.advise_range(memmap2::Advice::PopulateWrite, from, len) {
+        Ok(()) => true,
+        Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => false,
         Err(e) if e.raw_os_error() == Some(nix::libc::EFAULT) => {
-            Err(io::Error::from_raw_os_error(nix::libc::ENOSPC))
+            return Err(io::Error::from_raw_os_error(nix::libc::ENOSPC));
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    Ok(*SUPPORTED.get_or_init(|| supported))
 }
 
 #[derive(Debug)]

@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use memmap2::{Advice, MmapRaw};
 use nix::fcntl::FallocateFlags;
@@ -25,17 +25,19 @@ use nix::fcntl::FallocateFlags;
 /// The most a segment is populated ahead of its write position.
 pub(super) const MAX_AHEAD: u64 = 32 << 20;
 /// The least; also the first request for a fresh writer.
-pub(super) const MIN_AHEAD: u64 = 256 << 10;
+pub(super) const MIN_AHEAD: u64 = 64 << 10;
 /// One `madvise` call's range, so a cancelled job stops soon.
 const CHUNK: usize = 4 << 20;
 /// Population works on whole pages; 4 KiB is the smallest page size of the platforms we run on,
 /// so rounding down to it never skips a page.
 const PAGE: u64 = 4096;
 
-/// A request to populate `[from, to)` of a mapping.
+/// A request to populate `[from, to)` of a mapping. It holds its segment weakly: a job still
+/// queued behind others must not keep a deleted segment's mapping, and so its disk space,
+/// alive after the writer is gone.
 struct Job {
-    map: Arc<MmapRaw>,
-    file: Arc<File>,
+    map: Weak<MmapRaw>,
+    file: Weak<File>,
     from: usize,
     to: usize,
     /// Raised to the end of each populated chunk, so the writer knows what it may touch.
@@ -72,9 +74,12 @@ fn queue() -> Option<Sender<Job>> {
 fn run(job: &Job) {
     let mut at = job.from;
     while at < job.to && !job.cancelled.load(Ordering::Relaxed) {
+        let (Some(map), Some(file)) = (job.map.upgrade(), job.file.upgrade()) else {
+            return; // the writer is gone
+        };
         let len = CHUNK.min(job.to - at);
-        allocate_blocks(&job.file, at, len);
-        if let Err(error) = job.map.advise_range(Advice::PopulateWrite, at, len) {
+        allocate_blocks(&file, at, len);
+        if let Err(error) = map.advise_range(Advice::PopulateWrite, at, len) {
             // Harmless: the writer faults these pages itself.
             tracing::debug!(%error, from = at, len, "prefaulting a segment mapping failed");
             return;
@@ -186,8 +191,8 @@ impl Prefetch {
             return;
         };
         let job = Job {
-            map: self.map.clone(),
-            file: self.file.clone(),
+            map: Arc::downgrade(&self.map),
+            file: Arc::downgrade(&self.file),
             from: from as usize,
             to: to as usize,
             populated: self.populated.clone(),
