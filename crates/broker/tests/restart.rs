@@ -45,6 +45,10 @@ async fn restart_keeps_topics_and_offsets() {
         assert_eq!(code(commit.partitions[0].error_code), ErrorCode::None);
         broker.shutdown().await.unwrap();
     }
+    for partition in 0..3 {
+        let marker = dir.path().join(format!("topics/kept/{partition}/.clean-shutdown"));
+        assert!(marker.exists(), "a clean shutdown marks every partition clean");
+    }
     let broker = start(dir.path()).await;
     let mut client = Client::connect(broker.local_addr()).await;
     let metadata = client.call(&pb::MetadataRequest { topics: vec![] }).await;

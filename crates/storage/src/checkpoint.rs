@@ -47,6 +47,17 @@ pub(crate) fn mark_clean(dir: &Path) -> Result<()> {
     write_atomically(dir, CLEAN_SHUTDOWN, b"clean\n")
 }
 
+/// The marker, written and renamed into place without any sync: durable after the caller's
+/// next file-system sync (see `log::close`). A crash before it leaves no marker or an empty one;
+/// either way the log recovers on its next open, as the marker's presence is all that counts and
+/// it only appears once the data is durable.
+pub(crate) fn mark_clean_unsynced(dir: &Path) -> Result<()> {
+    let tmp = dir.join(format!("{CLEAN_SHUTDOWN}.tmp"));
+    let path = dir.join(CLEAN_SHUTDOWN);
+    fs::write(&tmp, b"clean\n").ctx(IoOp::Write, &tmp)?;
+    fs::rename(&tmp, &path).ctx(IoOp::Rename, &path)
+}
+
 /// Returns whether the marker was there, and removes it durably: from now on a crash must be
 /// treated as one.
 pub(crate) fn take_clean_marker(dir: &Path) -> Result<bool> {

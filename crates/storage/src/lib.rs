@@ -44,6 +44,8 @@ pub mod writer;
 
 pub use config::{LogConfig, WriteMode};
 pub use error::{IoOp, Result, StorageError};
+pub(crate) use log::Durability;
 pub use log::RetentionOutcome;
+pub use log::sync_file_system;
 pub use log::{AppendInfo, FileSlice, LogBatches, PartitionLog, TimestampOffset};
 pub use writer::{RangeSync, SegmentWriter, WriterFactory};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::{Mmap, MmapMut};
 
+use crate::Durability;
 use crate::error::{IoContext, IoOp, Result};
 
 /// The first mapped size of an active index. An index grows from here by doubling, up to its
@@ -201,18 +202,23 @@ impl IndexFile {
     /// Cuts the file to its entries and remaps it read only. On failure the index stays
     /// readable; once the file is cut it is never writable again (a store past the cut would
     /// fault), so a failed sync leaves a read-only index whose seal can be retried.
-    pub(crate) fn seal(&mut self) -> Result<()> {
+    pub(crate) fn seal(&mut self, durability: Durability) -> Result<()> {
         let len = self.entries * self.entry_size;
         let file = open_rw(&self.path)?;
         if let Mapping::Writable { map, .. } = &self.map {
-            map.flush_range(0, len).ctx(IoOp::Sync, &self.path)?;
+            if durability == Durability::Now {
+                map.flush_range(0, len).ctx(IoOp::Sync, &self.path)?;
+            }
             file.set_len(len as u64).ctx(IoOp::Truncate, &self.path)?;
             // SAFETY: as in `open_writable`; the file is now exactly the entries, which the
             // writable mapping no longer covers past (it is replaced right here).
             let read_only = unsafe { Mmap::map(&file) }.ctx(IoOp::Map, &self.path)?;
             self.map = Mapping::ReadOnly(read_only);
         }
-        file.sync_all().ctx(IoOp::Sync, &self.path)
+        match durability {
+            Durability::Now => file.sync_all().ctx(IoOp::Sync, &self.path),
+            Durability::Deferred => Ok(()),
+        }
     }
 }
 
@@ -273,7 +279,7 @@ mod tests {
         for i in 0..pushed {
             assert_eq!(index.entry(i as usize).unwrap(), i.to_be_bytes());
         }
-        index.seal().unwrap();
+        index.seal(Durability::Now).unwrap();
         assert_eq!(index.len(), pushed as usize);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 64 << 10);
     }
@@ -286,7 +292,7 @@ mod tests {
         for i in 0..1000u32 {
             assert!(index.push(&[i.to_be_bytes(), [0; 4], [1; 4]].concat()));
         }
-        index.seal().unwrap();
+        index.seal(Durability::Now).unwrap();
         let mut index = index.into_writable(1 << 20).unwrap().unwrap();
         assert_eq!(index.len(), 1000);
         assert!(index.push(&[7u8; 12]));

@@ -98,7 +98,7 @@ impl<E: Entry> SparseIndex<E> {
             .map(|file| Self::new(base_offset, file)))
     }
 
-    pub(crate) fn seal(&mut self) -> Result<()> {
-        self.file.seal()
+    pub(crate) fn seal(&mut self, durability: crate::Durability) -> Result<()> {
+        self.file.seal(durability)
     }
 }

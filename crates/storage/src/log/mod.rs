@@ -7,6 +7,7 @@
 //! never runs under the segment lock.
 
 mod append;
+mod close;
 mod flush;
 mod open;
 mod read;
@@ -19,6 +20,8 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 pub use append::AppendInfo;
+pub(crate) use close::Durability;
+pub use close::sync_file_system;
 pub use read::{FileSlice, LogBatches, TimestampOffset};
 pub use retain::RetentionOutcome;
 
@@ -54,6 +57,8 @@ struct LogState {
     segments: BTreeMap<i64, Segment>,
     log_start_offset: i64,
     closed: bool,
+    /// A close sealed the active segment (so the log may be marked clean).
+    sealed_for_close: bool,
 }
 
 #[derive(Debug, Default)]

@@ -63,6 +63,7 @@ impl PartitionLog {
             segments,
             log_start_offset: log_start,
             closed: false,
+            sealed_for_close: false,
         };
         let leo = state.log_end_offset();
         // After a clean close everything is synced and the recovery point already names the

@@ -1,4 +1,4 @@
-//! Retention, closing and deleting a log.
+//! Retention and deleting a log.
 
 use std::sync::atomic::Ordering;
 
@@ -85,34 +85,6 @@ impl PartitionLog {
             deleted_bytes,
             log_start_offset,
         })
-    }
-
-    /// Flushes, seals the active segment, writes checkpoints and the clean-shutdown marker.
-    /// Later appends fail with `Closed`. Dropping a log without closing it is a crash as far as
-    /// the next open is concerned.
-    pub fn close(&self) -> Result<()> {
-        let mut state = self.write_state();
-        if state.closed {
-            return Ok(());
-        }
-        state.closed = true;
-        if self.is_poisoned() {
-            // Data may be missing: leave no marker, so the next open recovers.
-            return Ok(());
-        }
-        if let Err(error) = state.active_mut().seal() {
-            // The segment stays readable where it is; no clean marker: the next open recovers.
-            return Err(self.poison(error));
-        }
-        let leo = state.log_end_offset();
-        self.flushed_offset.store(leo, Ordering::Release);
-        // No checkpoint to write: the log start checkpoint is written whenever the start moves
-        // (retention), and the recovery point already names the segment just sealed (the roll
-        // or the open that made it active wrote it), which is all a later crash recovery needs.
-        // Each checkpoint costs two fsyncs, and a shutdown closes every partition.
-        checkpoint::mark_clean(&self.dir)?;
-        info!(dir = %self.dir.display(), log_end_offset = leo, "log closed cleanly");
-        Ok(())
     }
 
     /// Closes the log and removes its directory (topic deletion).

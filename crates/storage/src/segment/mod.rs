@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use sluice_record::BatchHeader;
 
+use crate::Durability;
 use crate::config::LogConfig;
 use crate::error::{IoContext, IoOp, Result, StorageError};
 use crate::index::{OffsetIndex, TimeIndex};
@@ -205,14 +206,25 @@ impl Segment {
     /// readable: still active if its bytes could not be synced, sealed as far as it got
     /// otherwise; the caller stops writing to the log.
     pub(crate) fn seal(&mut self) -> Result<()> {
-        if let Some(writer) = &self.writer {
+        self.seal_with(Durability::Now)
+    }
+
+    /// [`Segment::seal`], leaving every sync to the caller with [`Durability::Deferred`].
+    pub(crate) fn seal_with(&mut self, durability: Durability) -> Result<()> {
+        if durability == Durability::Now
+            && let Some(writer) = &self.writer
+        {
             writer
                 .syncer()
                 .sync(0, self.size)
                 .ctx(IoOp::Sync, &self.log_path)?;
         }
         if let Some(writer) = self.writer.take() {
-            writer.seal(self.size).ctx(IoOp::Truncate, &self.log_path)?;
+            match durability {
+                Durability::Now => writer.seal(self.size),
+                Durability::Deferred => writer.seal_unsynced(self.size),
+            }
+            .ctx(IoOp::Truncate, &self.log_path)?;
         }
         // A final time-index entry so retention and timestamp lookups see the true maximum
         // (a no-op when the last entry already has it, so a retried seal adds nothing).
@@ -220,8 +232,8 @@ impl Segment {
             self.time_index
                 .maybe_append(self.max_timestamp, self.next_offset - 1);
         }
-        self.offset_index.seal()?;
-        self.time_index.seal()
+        self.offset_index.seal(durability)?;
+        self.time_index.seal(durability)
     }
 
     pub(crate) fn syncer(&self) -> Option<Arc<dyn RangeSync>> {

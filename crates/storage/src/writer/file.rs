@@ -32,11 +32,17 @@ impl SegmentWriter for FileWriter {
     }
 
     fn seal(self: Box<Self>, len: u64) -> io::Result<()> {
+        let file = self.file.clone();
+        self.seal_unsynced(len)?;
+        // Durable cut and data before a recovery point past this segment relies on them.
+        file.sync_all()
+    }
+
+    fn seal_unsynced(self: Box<Self>, len: u64) -> io::Result<()> {
         if self.file.metadata()?.len() != len {
             self.file.set_len(len)?;
         }
-        // Durable cut and data before a recovery point past this segment relies on them.
-        self.file.sync_all()
+        Ok(())
     }
 }
 

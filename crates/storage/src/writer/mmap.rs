@@ -112,6 +112,14 @@ impl SegmentWriter for MmapWriter {
     }
 
     fn seal(self: Box<Self>, len: u64) -> io::Result<()> {
+        let file = self.file.clone();
+        self.seal_unsynced(len)?;
+        // The cut must be durable before anything (a recovery point past this segment) relies
+        // on it: a lost cut would bring back a tail of zeros.
+        file.sync_all()
+    }
+
+    fn seal_unsynced(self: Box<Self>, len: u64) -> io::Result<()> {
         let MmapWriter {
             file,
             map,
@@ -121,10 +129,7 @@ impl SegmentWriter for MmapWriter {
         drop(prefetch); // cancels population still queued for this segment
         // A concurrent flush may still hold the mapping; it only touches bytes below `len`.
         drop(map);
-        file.set_len(len)?;
-        // The cut must be durable before anything (a recovery point past this segment) relies
-        // on it: a lost cut would bring back a tail of zeros.
-        file.sync_all()
+        file.set_len(len)
     }
 }
 

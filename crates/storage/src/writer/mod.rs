@@ -31,8 +31,15 @@ pub trait SegmentWriter: Send + Sync + Debug {
     fn syncer(&self) -> Arc<dyn RangeSync>;
 
     /// Ends writing: the file is cut to `len` bytes (dropping any preallocated tail) and any
-    /// mapping is released. The caller syncs first if it needs durability.
+    /// mapping is released, and the cut is made durable. The caller syncs the data first if it
+    /// needs it durable.
     fn seal(self: Box<Self>, len: u64) -> io::Result<()>;
+
+    /// [`SegmentWriter::seal`] without making the cut durable: for closing many logs at once,
+    /// where one file-system sync afterwards replaces a sync per file. By default it seals.
+    fn seal_unsynced(self: Box<Self>, len: u64) -> io::Result<()> {
+        self.seal(len)
+    }
 }
 
 /// Makes `[start, end)` of a segment file durable (`msync` or `fdatasync`).
