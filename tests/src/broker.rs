@@ -86,6 +86,11 @@ impl Broker {
             .expect("the broker was started without a Kafka listener")
     }
 
+    /// The broker's process id, while it runs (for `/proc/<pid>` readings).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The broker's `--data-dir`.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")

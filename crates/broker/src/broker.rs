@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use nix::fcntl::{Flock, FlockArg};
-use sluice_network::{Kafka, NetworkStats, server};
+use sluice_network::{Kafka, NetworkStats, RequestBudget, server};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -85,6 +85,9 @@ impl Broker {
             None => None,
         };
         let server_config = config.server_config();
+        // One budget for both listeners: request memory is bounded per
+        // broker, whichever protocol the bytes come in on.
+        let request_budget = RequestBudget::new(config.max_request_memory_bytes);
         let groups = Coordinator::new(GroupConfig {
             initial_rebalance_delay: std::time::Duration::from_millis(
                 config.group_initial_rebalance_delay_ms,
@@ -104,14 +107,16 @@ impl Broker {
         let server = tokio::spawn(server::run(
             listener,
             Arc::new(BrokerHandler::new(state.clone())),
-            server_config,
+            server_config.clone(),
             stats.clone(),
+            request_budget.clone(),
             async move {
                 let _ = server_stop.wait_for(|stop| *stop).await;
             },
         ));
         // The Kafka listener shares the stats (so its fetch bytes are counted
-        // per transfer mode with the native ones), the limits and shutdown.
+        // per transfer mode with the native ones), the request memory budget
+        // and shutdown, and has limits of the same values.
         let mut kafka_server = None;
         let mut kafka_addr = None;
         if let Some((listener, local)) = kafka_listener {
@@ -119,8 +124,9 @@ impl Broker {
             kafka_server = Some(tokio::spawn(server::serve(
                 listener,
                 Arc::new(Kafka::new(Arc::new(KafkaBroker::new(state.clone())))),
-                state.config.server_config(),
+                server_config,
                 stats.clone(),
+                request_budget.clone(),
                 async move {
                     let _ = kafka_stop.wait_for(|stop| *stop).await;
                 },
@@ -140,6 +146,7 @@ impl Broker {
             kafka_server,
             group_timers,
             stats,
+            request_budget,
             stop,
             server,
             background,
@@ -159,6 +166,8 @@ pub struct BrokerHandle {
     /// Group coordinator timers; on shutdown they answer waiting joins.
     group_timers: JoinHandle<()>,
     stats: Arc<NetworkStats>,
+    /// Shared by both listeners; kept for its counters.
+    request_budget: RequestBudget,
     /// Sending `true` starts shutdown: the server stops accepting and
     /// reading, long polls answer, the background loop ends.
     stop: watch::Sender<bool>,
@@ -185,6 +194,11 @@ impl BrokerHandle {
     /// transfer mode.
     pub fn stats(&self) -> &Arc<NetworkStats> {
         &self.stats
+    }
+
+    /// The request memory budget of both listeners, with its high-water mark.
+    pub fn request_budget(&self) -> &RequestBudget {
+        &self.request_budget
     }
 
     /// The shared broker state (topics, partition logs, committed offsets),
@@ -222,7 +236,7 @@ impl BrokerHandle {
         })
         .await
         .map_err(|e| BrokerError::Task(e.to_string()))?;
-        info!(stats = %self.stats, "broker stopped");
+        info!(stats = %self.stats, request_memory = %self.request_budget, "broker stopped");
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde::Deserialize;
+use sluice_network::budget::DEFAULT_MAX_REQUEST_MEMORY;
 use sluice_network::{ServerConfig, TransferMode};
 use sluice_storage::WriteMode;
 
@@ -56,6 +57,11 @@ pub struct BrokerConfig {
     pub max_connections: usize,
     pub max_frame_bytes: usize,
     pub idle_timeout_ms: u64,
+    /// How long a new connection may take to complete its first request.
+    pub handshake_timeout_ms: u64,
+    /// Request bytes held in memory at once, over both listeners (Kafka's
+    /// `queued.max.request.bytes`); a frame is read only once it fits.
+    pub max_request_memory_bytes: usize,
     /// Pipelined requests per connection whose responses are pending.
     pub max_in_flight: usize,
     /// How long shutdown waits for in-flight requests.
@@ -86,6 +92,8 @@ impl Default for BrokerConfig {
             max_connections: 1024,
             max_frame_bytes: sluice_protocol::consts::DEFAULT_MAX_FRAME,
             idle_timeout_ms: 600_000,
+            handshake_timeout_ms: 10_000,
+            max_request_memory_bytes: DEFAULT_MAX_REQUEST_MEMORY,
             max_in_flight: 128,
             shutdown_grace_ms: 10_000,
             retention_check_ms: 5_000,
@@ -97,12 +105,15 @@ impl Default for BrokerConfig {
 }
 
 impl BrokerConfig {
-    /// The network server's share of the settings.
+    /// The network server's share of the settings (the request memory
+    /// budget apart: one [`sluice_network::RequestBudget`] of
+    /// `max_request_memory_bytes` is made for both listeners).
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
             max_connections: self.max_connections,
             max_frame_bytes: self.max_frame_bytes,
             idle_timeout: Duration::from_millis(self.idle_timeout_ms.max(1)),
+            handshake_timeout: Duration::from_millis(self.handshake_timeout_ms.max(1)),
             max_in_flight: self.max_in_flight,
             transfer_mode: self.transfer_mode,
             shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
@@ -211,6 +222,14 @@ impl BrokerConfig {
                 .idle_timeout_ms
                 .or(file.idle_timeout_ms)
                 .unwrap_or(d.idle_timeout_ms),
+            handshake_timeout_ms: cli
+                .handshake_timeout_ms
+                .or(file.handshake_timeout_ms)
+                .unwrap_or(d.handshake_timeout_ms),
+            max_request_memory_bytes: cli
+                .max_request_memory_bytes
+                .or(file.max_request_memory_bytes)
+                .unwrap_or(d.max_request_memory_bytes),
             max_in_flight: cli
                 .max_in_flight
                 .or(file.max_in_flight)
@@ -243,6 +262,16 @@ impl BrokerConfig {
         }
         if config.max_frame_bytes < 1024 {
             anyhow::bail!("max-frame-bytes must be at least 1024");
+        }
+        // A frame is read only once the budget has room for all of it, so a
+        // budget below the frame limit would close connections for frames
+        // the limit allows.
+        if config.max_request_memory_bytes < config.max_frame_bytes {
+            anyhow::bail!(
+                "max-request-memory-bytes ({}) must be at least max-frame-bytes ({})",
+                config.max_request_memory_bytes,
+                config.max_frame_bytes
+            );
         }
         Ok(config)
     }
@@ -302,6 +331,12 @@ pub struct Cli {
     /// Close connections idle this long [default: 600000].
     #[arg(long, env = "SLUICE_IDLE_TIMEOUT_MS")]
     pub idle_timeout_ms: Option<u64>,
+    /// Close a new connection that completes no request within this long [default: 10000].
+    #[arg(long, env = "SLUICE_HANDSHAKE_TIMEOUT_MS")]
+    pub handshake_timeout_ms: Option<u64>,
+    /// Request bytes held in memory at once, both listeners together [default: 268435456].
+    #[arg(long, env = "SLUICE_MAX_REQUEST_MEMORY_BYTES")]
+    pub max_request_memory_bytes: Option<usize>,
     /// Pipelined requests per connection awaiting their response [default: 128].
     #[arg(long, env = "SLUICE_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<usize>,
@@ -368,6 +403,8 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub max_frame_bytes: Option<usize>,
     pub idle_timeout_ms: Option<u64>,
+    pub handshake_timeout_ms: Option<u64>,
+    pub max_request_memory_bytes: Option<usize>,
     pub max_in_flight: Option<usize>,
     pub shutdown_grace_ms: Option<u64>,
     pub retention_check_ms: Option<u64>,
@@ -511,6 +548,40 @@ mod tests {
             Some(("kafka.example".to_owned(), 19092))
         );
         assert_eq!(split_host_port(":1"), None);
+    }
+
+    #[test]
+    fn connection_guards_from_every_layer() {
+        let cli = Cli::try_parse_from(["sluice-broker"]).unwrap();
+        let config = BrokerConfig::merge(cli, FileConfig::default()).unwrap();
+        assert_eq!(config.handshake_timeout_ms, 10_000);
+        assert_eq!(config.max_request_memory_bytes, 256 << 20);
+        assert_eq!(
+            config.server_config().handshake_timeout,
+            Duration::from_secs(10)
+        );
+
+        let file =
+            FileConfig::parse("handshake_timeout_ms = 500\nmax_request_memory_bytes = 134217728")
+                .unwrap();
+        let cli = Cli::try_parse_from(["sluice-broker", "--handshake-timeout-ms", "2500"]).unwrap();
+        let config = BrokerConfig::merge(cli, file).unwrap();
+        assert_eq!(config.handshake_timeout_ms, 2500);
+        assert_eq!(config.max_request_memory_bytes, 128 << 20);
+
+        // Smaller than one allowed frame: some frames could never be read.
+        let cli = Cli::try_parse_from(["sluice-broker", "--max-request-memory-bytes", "1048576"])
+            .unwrap();
+        assert!(BrokerConfig::merge(cli, FileConfig::default()).is_err());
+        let cli = Cli::try_parse_from([
+            "sluice-broker",
+            "--max-request-memory-bytes",
+            "1048576",
+            "--max-frame-bytes",
+            "1048576",
+        ])
+        .unwrap();
+        assert!(BrokerConfig::merge(cli, FileConfig::default()).is_ok());
     }
 
     #[test]

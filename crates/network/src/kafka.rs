@@ -23,6 +23,7 @@ use sluice_kafka::{
 use sluice_storage::FileSlice;
 use tracing::{debug, warn};
 
+use crate::budget::Reservation;
 use crate::handler::{Part, Reply, Response};
 use crate::protocol::{Endpoints, Protocol, Unframeable};
 
@@ -80,15 +81,22 @@ pub struct KafkaTicket {
 impl<H: KafkaHandler> Protocol for Kafka<H> {
     type Ticket = KafkaTicket;
 
-    fn next_request(
+    fn frame_len(&self, prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable> {
+        frame_len(prefix, max_frame_bytes)
+    }
+
+    fn answer(
         &self,
-        buf: &mut BytesMut,
-        max_frame_bytes: usize,
+        mut frame: BytesMut,
+        memory: Reservation,
         endpoints: Endpoints,
-    ) -> Result<Option<(KafkaTicket, Reply)>, Unframeable> {
-        let Some(mut frame) = split_frame(buf, max_frame_bytes)? else {
-            return Ok(None);
-        };
+    ) -> Result<(KafkaTicket, Reply), Unframeable> {
+        // The size was checked by `frame_len`; the whole frame is here.
+        let frame = split_frame(&mut frame, usize::MAX)?
+            .ok_or_else(|| Unframeable("incomplete Kafka request frame".to_owned()))?;
+        // Records in the decoded body are slices of `frame`: they carry the
+        // reservation with them.
+        let mut frame = memory.attach(frame);
         let header = RequestHeader::decode(&mut frame)
             .map_err(|error| Unframeable(format!("undecodable Kafka request header: {error}")))?;
         let ticket = KafkaTicket {
@@ -137,7 +145,7 @@ impl<H: KafkaHandler> Protocol for Kafka<H> {
                 }
             },
         };
-        Ok(Some((ticket, reply)))
+        Ok((ticket, reply))
     }
 
     fn task_failed(&self, ticket: KafkaTicket) -> Option<Response> {
@@ -145,17 +153,12 @@ impl<H: KafkaHandler> Protocol for Kafka<H> {
     }
 }
 
-/// Splits one whole frame (without its size prefix) off `buf`.
-fn split_frame(
-    buf: &mut BytesMut,
-    max_frame_bytes: usize,
-) -> Result<Option<bytes::Bytes>, Unframeable> {
-    let Some(prefix) = buf.first_chunk::<4>() else {
-        return Ok(None);
+/// The size in a Kafka frame's prefix, if it is one Sluice accepts.
+fn frame_len(prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable> {
+    let size = i32::from_be_bytes(prefix);
+    let Ok(size) = usize::try_from(size) else {
+        return Err(Unframeable(format!("negative Kafka frame size {size}")));
     };
-    let size = i32::from_be_bytes(*prefix);
-    let size = usize::try_from(size)
-        .map_err(|_| Unframeable(format!("negative Kafka frame size {size}")))?;
     if size < MIN_REQUEST_LEN {
         return Err(Unframeable(format!(
             "Kafka frame of {size} bytes is shorter than a request header"
@@ -166,6 +169,18 @@ fn split_frame(
             "Kafka frame of {size} bytes exceeds the limit of {max_frame_bytes}"
         )));
     }
+    Ok(size)
+}
+
+/// Splits one whole frame (without its size prefix) off `buf`.
+fn split_frame(
+    buf: &mut BytesMut,
+    max_frame_bytes: usize,
+) -> Result<Option<bytes::Bytes>, Unframeable> {
+    let Some(prefix) = buf.first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let size = frame_len(*prefix, max_frame_bytes)?;
     if buf.len() < 4 + size {
         return Ok(None);
     }

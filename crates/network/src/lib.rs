@@ -10,10 +10,17 @@
 //! - [`server`] — [`server::serve`] (any [`Protocol`]) and [`server::run`]
 //!   (the native one), the accept loop with its connection-limit semaphore
 //!   and graceful shutdown (modelled on mini-redis).
-//! - `connection`: one task per connection, generic over the protocol. A
-//!   reader cuts frames and runs each request's synchronous part in read
-//!   order; a writer awaits the completions in that same order and writes
-//!   the responses.
+//! - `admission`: which connection makes room at the limit (the oldest one
+//!   that has not completed a request), as plain code.
+//! - `connection`: one task per connection, generic over the protocol: a
+//!   reader and a writer; the writer awaits the completions in request
+//!   order and writes the responses.
+//! - `reader`: cuts frames, reserves each one's memory before reading its
+//!   body, and runs each request's synchronous part in read order.
+//! - `timers`: when a reading connection is closed (handshake, frame and
+//!   idle timeouts), as plain code.
+//! - [`budget`] — [`RequestBudget`], the server-wide bound on request
+//!   memory, and the [`Reservation`] a request's bytes carry.
 //! - [`protocol`] — the [`Protocol`] trait (framing and dispatch) and
 //!   [`Native`], Sluice's own protocol answered by a [`Handler`].
 //! - [`kafka`] — [`Kafka`], the Kafka wire protocol answered by a
@@ -30,7 +37,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use sluice_network::{Handler, NetworkStats, Reply, Request, Response, ServerConfig, server};
+//! use sluice_network::{Handler, NetworkStats, Reply, Request, RequestBudget, Response, ServerConfig, server};
 //! use sluice_protocol::{io, pb, ApiRequest, RequestHeader};
 //!
 //! /// Answers every request with an empty ApiVersions response.
@@ -47,7 +54,8 @@
 //! let addr = listener.local_addr()?;
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let stats = Arc::new(NetworkStats::default());
-//! let server = tokio::spawn(server::run(listener, Arc::new(Echo), ServerConfig::default(), stats, async {
+//! let budget = RequestBudget::default();
+//! let server = tokio::spawn(server::run(listener, Arc::new(Echo), ServerConfig::default(), stats, budget, async {
 //!     let _ = stopped.await;
 //! }));
 //!
@@ -70,14 +78,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod admission;
+pub mod budget;
 pub mod config;
 mod connection;
 pub mod handler;
 pub mod kafka;
 pub mod protocol;
+mod reader;
 pub mod server;
+mod timers;
 pub mod transfer;
 
+pub use budget::{BudgetError, RequestBudget, Reservation};
 pub use config::ServerConfig;
 pub use handler::{Handler, Part, Reply, Request, Response, ResponseFuture};
 pub use kafka::{Kafka, KafkaHandler, KafkaRequest};

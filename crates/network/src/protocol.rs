@@ -13,10 +13,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use sluice_protocol::frame;
+use sluice_protocol::frame::{self, FrameError, REQUEST_HEADER_LEN};
 use sluice_protocol::{ErrorCode, RequestHeader};
 use tracing::debug;
 
+use crate::budget::Reservation;
 use crate::handler::{Handler, Reply, Request, Response};
 
 /// The two ends of a connection.
@@ -45,22 +46,36 @@ impl std::error::Error for Unframeable {}
 /// Framing and dispatch of one wire protocol.
 ///
 /// Every frame of both protocols starts with a four-byte big-endian length
-/// of the bytes after it; the connection uses that to size its reads.
+/// of the bytes after it. The connection reads that prefix, asks
+/// [`Protocol::frame_len`] whether it is acceptable, reserves the frame's
+/// bytes in the request memory budget and reads the rest into a buffer of
+/// exactly the frame's size, then hands the whole frame to
+/// [`Protocol::answer`].
 pub trait Protocol: Send + Sync + 'static {
     /// Kept by the connection for each request answered by a spawned task,
     /// to answer it anyway if that task fails (panics).
     type Ticket: Send + 'static;
 
-    /// Takes the next whole request off the front of `buf` and runs its
+    /// The length of the frame whose prefix is `prefix` (the bytes after the
+    /// prefix), checked against `max_frame_bytes` and the protocol's own
+    /// bounds before any memory is set aside for it. `Err`: the stream
+    /// cannot be framed; the connection closes.
+    fn frame_len(&self, prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable>;
+
+    /// Decodes one whole frame (`frame`: its prefix and the
+    /// [`Protocol::frame_len`] bytes after it) and runs the request's
     /// synchronous part (called in request order on the connection task).
-    /// `Ok(None)`: more bytes are needed and nothing was consumed. `Err`:
-    /// the stream cannot be framed or answered; the connection closes.
-    fn next_request(
+    ///
+    /// `memory` is the frame's share of the request memory budget: attach it
+    /// ([`Reservation::attach`]) to the bytes handed to the handler, so it is
+    /// released when they are, not before. `Err`: the request cannot be
+    /// answered in a form the client understands; the connection closes.
+    fn answer(
         &self,
-        buf: &mut BytesMut,
-        max_frame_bytes: usize,
+        frame: BytesMut,
+        memory: Reservation,
         endpoints: Endpoints,
-    ) -> Result<Option<(Self::Ticket, Reply)>, Unframeable>;
+    ) -> Result<(Self::Ticket, Reply), Unframeable>;
 
     /// The response to write when the task of `ticket` failed; `None`
     /// closes the connection instead.
@@ -82,22 +97,34 @@ impl<H> Native<H> {
 impl<H: Handler> Protocol for Native<H> {
     type Ticket = u32;
 
-    fn next_request(
-        &self,
-        buf: &mut BytesMut,
-        max_frame_bytes: usize,
-        endpoints: Endpoints,
-    ) -> Result<Option<(u32, Reply)>, Unframeable> {
-        let Some((header, body)) = frame::decode_request_frame(buf, max_frame_bytes)
-            .map_err(|error| Unframeable(error.to_string()))?
-        else {
-            return Ok(None);
+    fn frame_len(&self, prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable> {
+        let len = u32::from_be_bytes(prefix) as usize;
+        let error = if len > max_frame_bytes {
+            FrameError::FrameTooLarge {
+                len,
+                max: max_frame_bytes,
+            }
+        } else if len < REQUEST_HEADER_LEN {
+            FrameError::FrameTooShort { len }
+        } else {
+            return Ok(len);
         };
+        Err(Unframeable(error.to_string()))
+    }
+
+    fn answer(
+        &self,
+        mut frame: BytesMut,
+        memory: Reservation,
+        endpoints: Endpoints,
+    ) -> Result<(u32, Reply), Unframeable> {
+        // The length was checked by `frame_len`; the whole frame is here.
+        let (header, body) = frame::decode_request_frame(&mut frame, usize::MAX)
+            .map_err(|error| Unframeable(error.to_string()))?
+            .ok_or_else(|| Unframeable("incomplete request frame".to_owned()))?;
         let correlation_id = header.correlation_id;
-        Ok(Some((
-            correlation_id,
-            self.dispatch(header, body, endpoints.peer),
-        )))
+        let body = memory.attach(body);
+        Ok((correlation_id, self.dispatch(header, body, endpoints.peer)))
     }
 
     fn task_failed(&self, correlation_id: u32) -> Option<Response> {

@@ -4,6 +4,10 @@
 //! how many are served at once; a `watch` channel tells every connection
 //! that the server is shutting down; the server waits for the connection
 //! tasks (bounded by `shutdown_grace`) before it returns.
+//!
+//! At the limit, a new client is not left in the backlog while some open
+//! connection has not completed a request: the loop accepts it and closes
+//! the oldest such connection for it (see `admission`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,12 +15,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
-use tracing::{debug, error, info, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
+use crate::admission::{self, Newcomer, Registry};
+use crate::budget::RequestBudget;
 use crate::config::ServerConfig;
-use crate::connection::Connection;
+use crate::connection::{Connection, Context};
 use crate::handler::Handler;
 use crate::protocol::{Endpoints, Native, Protocol};
 use crate::transfer::NetworkStats;
@@ -27,6 +33,7 @@ pub async fn run<H: Handler>(
     handler: Arc<H>,
     config: ServerConfig,
     stats: Arc<NetworkStats>,
+    budget: RequestBudget,
     shutdown: impl Future,
 ) {
     serve(
@@ -34,6 +41,7 @@ pub async fn run<H: Handler>(
         Arc::new(Native::new(handler)),
         config,
         stats,
+        budget,
         shutdown,
     )
     .await;
@@ -43,6 +51,9 @@ pub async fn run<H: Handler>(
 /// accepting, lets every connection finish the requests it has read (up to
 /// `config.shutdown_grace`) and returns.
 ///
+/// Every request frame is reserved in `budget` before it is read; pass the
+/// same budget (a clone) to every listener whose requests it should bound.
+///
 /// Never fails: accept errors (such as running out of file descriptors) are
 /// logged and retried after a short pause, and a broken connection only
 /// ends its own task.
@@ -51,6 +62,7 @@ pub async fn serve<P: Protocol>(
     protocol: Arc<P>,
     config: ServerConfig,
     stats: Arc<NetworkStats>,
+    budget: RequestBudget,
     shutdown: impl Future,
 ) {
     let config = Arc::new(config);
@@ -60,14 +72,25 @@ pub async fn serve<P: Protocol>(
     // One permit per open connection; each connection task owns its permit
     // and returns it when it ends.
     let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    // Connections that have not completed a request, oldest first.
+    let newcomers = admission::registry();
+    let mut next_id: u64 = 0;
     let mut connections = JoinSet::new();
 
     let accept = async {
         loop {
             // Reap finished tasks so the set does not grow without bound.
             while connections.try_join_next().is_some() {}
-            let Ok(permit) = limit.clone().acquire_owned().await else {
-                return; // the semaphore is never closed
+            // A slot, or none yet but one to be made for the next client.
+            // Only this loop takes permits, so while it waits for one no
+            // newcomer can appear: waiting is right when there is none.
+            let slot = match limit.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) if admission::any_newcomer(&newcomers) => None,
+                Err(_) => match limit.clone().acquire_owned().await {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return, // the semaphore is never closed
+                },
             };
             let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
@@ -87,23 +110,40 @@ pub async fn serve<P: Protocol>(
                     continue;
                 }
             };
+            let permit = match slot {
+                Some(permit) => permit,
+                None => match make_room(&limit, &newcomers, &stats).await {
+                    Some(permit) => permit,
+                    None => return,
+                },
+            };
             stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
             stats.connections_open.fetch_add(1, Ordering::Relaxed);
-            debug!(%peer, "connection accepted");
+            let id = next_id;
+            next_id += 1;
+            debug!(%peer, id, "connection accepted");
             let connection = Connection {
                 stream,
-                endpoints: Endpoints { peer, local },
-                protocol: protocol.clone(),
-                config: config.clone(),
-                stats: stats.clone(),
+                context: Context {
+                    endpoints: Endpoints { peer, local },
+                    protocol: protocol.clone(),
+                    config: config.clone(),
+                    stats: stats.clone(),
+                },
+                budget: budget.clone(),
                 shutdown: notify_shutdown.subscribe(),
+                newcomer: Newcomer::admit(&newcomers, id),
             };
             let stats = stats.clone();
-            connections.spawn(async move {
-                connection.run().await;
-                stats.connections_open.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
-            });
+            let span = info_span!("connection", id, %peer);
+            connections.spawn(
+                async move {
+                    connection.run().await;
+                    stats.connections_open.fetch_sub(1, Ordering::Relaxed);
+                    drop(permit);
+                }
+                .instrument(span),
+            );
         }
     };
 
@@ -127,4 +167,27 @@ pub async fn serve<P: Protocol>(
         while connections.join_next().await.is_some() {}
     }
     info!(%stats, "server stopped");
+}
+
+/// A slot for a client accepted at the limit: one freed meanwhile, or the
+/// one of the oldest connection that has not completed a request, which is
+/// told to close. If none is left to close (they all spoke meanwhile), waits
+/// for any connection to end. `None` only if the semaphore was closed.
+async fn make_room(
+    limit: &Arc<Semaphore>,
+    newcomers: &Registry,
+    stats: &NetworkStats,
+) -> Option<OwnedSemaphorePermit> {
+    if let Ok(permit) = limit.clone().try_acquire_owned() {
+        return Some(permit);
+    }
+    if let Some(id) = admission::evict_oldest(newcomers) {
+        stats.connections_evicted.fetch_add(1, Ordering::Relaxed);
+        debug!(
+            evicted = id,
+            "connection limit reached; closing the oldest connection without a completed request"
+        );
+    }
+    // The evicted connection's task returns its permit as it ends.
+    limit.clone().acquire_owned().await.ok()
 }

@@ -4,143 +4,19 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use prost::Message;
-use sluice_network::{
-    Handler, NetworkStats, Reply, Request, Response, ServerConfig, TransferMode, server,
-};
+use sluice_network::{ServerConfig, TransferMode};
 use sluice_protocol::frame::{self, RequestHeader};
 use sluice_protocol::{ApiKey, ErrorCode, pb, records};
-use sluice_storage::FileSlice;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
-const STEP: Duration = Duration::from_secs(10);
-
-/// Fetch: waits `max_wait_ms`, then answers with `partitions[i].max_bytes`
-/// bytes of the file starting at `partitions[i].offset`, one slice each.
-/// Produce: no response. Anything else: an empty ApiVersions response.
-struct TestHandler {
-    file: Arc<std::fs::File>,
-}
-
-impl Handler for TestHandler {
-    fn handle(&self, request: Request) -> Reply {
-        let id = request.header.correlation_id;
-        match request.api {
-            ApiKey::Produce => Reply::NoResponse,
-            ApiKey::Fetch => {
-                let fetch = pb::FetchRequest::decode(request.body).unwrap();
-                let slices: Vec<FileSlice> = fetch
-                    .partitions
-                    .iter()
-                    .map(|p| FileSlice {
-                        file: self.file.clone(),
-                        position: p.offset as u64,
-                        len: u64::from(p.max_bytes),
-                        first_offset: 0,
-                        high_watermark: 0,
-                        log_start_offset: 0,
-                    })
-                    .collect();
-                let body = pb::FetchResponse {
-                    partitions: fetch
-                        .partitions
-                        .iter()
-                        .map(|p| pb::FetchPartitionResponse {
-                            records_len: p.max_bytes,
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                };
-                let delay = Duration::from_millis(fetch.max_wait_ms.into());
-                Reply::Later(Box::pin(async move {
-                    tokio::time::sleep(delay).await;
-                    Response::with_trailing(id, &body, slices).unwrap()
-                }))
-            }
-            _ => Reply::Ready(Response::message(id, &pb::ApiVersionsResponse::default())),
-        }
-    }
-}
-
-struct TestServer {
-    addr: SocketAddr,
-    stats: Arc<NetworkStats>,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
-    content: Vec<u8>,
-    _file: tempfile::NamedTempFile,
-}
-
-async fn serve(config: ServerConfig) -> TestServer {
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    let content: Vec<u8> = (0..4u32 << 20)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
-    file.write_all(&content).unwrap();
-    file.flush().unwrap();
-    let handle = Arc::new(file.reopen().unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stats = Arc::new(NetworkStats::default());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::run(
-        listener,
-        Arc::new(TestHandler { file: handle }),
-        config,
-        stats.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    TestServer {
-        addr,
-        stats,
-        stop,
-        task,
-        content,
-        _file: file,
-    }
-}
-
-async fn send(stream: &mut TcpStream, api: ApiKey, id: u32, body: &impl Message) {
-    let header = RequestHeader {
-        api_key: api.as_u16(),
-        api_version: 0,
-        correlation_id: id,
-        client_id: String::new(),
-    };
-    let mut out = BytesMut::new();
-    frame::encode_request_frame(&header, body, &mut out).unwrap();
-    stream.write_all(&out).await.unwrap();
-}
-
-async fn read(stream: &mut TcpStream, buf: &mut BytesMut) -> (u32, Bytes, Bytes) {
-    tokio::time::timeout(STEP, async {
-        loop {
-            if let Some((header, body, trailing)) =
-                frame::decode_response_frame(buf, 64 << 20).unwrap()
-            {
-                return (header.correlation_id, body, trailing);
-            }
-            assert!(
-                stream.read_buf(buf).await.unwrap() > 0,
-                "server closed the connection"
-            );
-        }
-    })
-    .await
-    .unwrap()
-}
+use common::{STEP, read, send, serve};
 
 fn fetch(delay_ms: u32, ranges: &[(i64, u32)]) -> pb::FetchRequest {
     pb::FetchRequest {

@@ -113,6 +113,12 @@ pub struct NetworkStats {
     pub connections_open: AtomicU64,
     /// Connections closed because their byte stream could not be framed.
     pub connections_rejected: AtomicU64,
+    /// Connections closed before their first request to admit a new one
+    /// at the connection limit.
+    pub connections_evicted: AtomicU64,
+    /// Connections closed for completing no request within the handshake
+    /// timeout.
+    pub handshake_timeouts: AtomicU64,
     /// Requests handed to the handler.
     pub requests: AtomicU64,
 }
@@ -143,13 +149,15 @@ impl fmt::Display for NetworkStats {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         write!(
             f,
-            "sendfile={} splice={} mmap={} read={} bytes; connections accepted={} rejected={}; requests={}",
+            "sendfile={} splice={} mmap={} read={} bytes; connections accepted={} rejected={} evicted={} handshake_timeouts={}; requests={}",
             load(&self.sendfile_bytes),
             load(&self.splice_bytes),
             load(&self.mmap_bytes),
             load(&self.read_bytes),
             load(&self.connections_accepted),
             load(&self.connections_rejected),
+            load(&self.connections_evicted),
+            load(&self.handshake_timeouts),
             load(&self.requests),
         )
     }
