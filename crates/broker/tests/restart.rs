@@ -46,8 +46,13 @@ async fn restart_keeps_topics_and_offsets() {
         broker.shutdown().await.unwrap();
     }
     for partition in 0..3 {
-        let marker = dir.path().join(format!("topics/kept/{partition}/.clean-shutdown"));
-        assert!(marker.exists(), "a clean shutdown marks every partition clean");
+        let marker = dir
+            .path()
+            .join(format!("topics/kept/{partition}/.clean-shutdown"));
+        assert!(
+            marker.exists(),
+            "a clean shutdown marks every partition clean"
+        );
     }
     let broker = start(dir.path()).await;
     let mut client = Client::connect(broker.local_addr()).await;
