@@ -25,6 +25,8 @@ pub struct Broker {
     kafka_addr: Option<SocketAddr>,
     /// Flags passed on every (re)start.
     args: Vec<String>,
+    /// The data directory is a tmpfs this value mounted (and unmounts on drop).
+    tmpfs: bool,
     dir: TempDir,
 }
 
@@ -37,6 +39,10 @@ pub struct BrokerOptions {
     /// More flags, passed as they are (`--group-initial-rebalance-delay-ms
     /// 100`, ...).
     pub args: Vec<String>,
+    /// Put the data directory on a tmpfs of this size (`64m`), for a disk that fills up.
+    /// Mounting needs root: [`Broker::start_with`] panics without it when `CI=true`, and
+    /// elsewhere [`Broker::try_start_with`] returns `None`.
+    pub tmpfs: Option<String>,
 }
 
 impl Broker {
@@ -48,10 +54,33 @@ impl Broker {
 
     /// [`start`](Self::start) with a Kafka listener and more flags.
     pub fn start_with(options: BrokerOptions) -> Broker {
+        Broker::try_start_with(options).expect("cannot mount a tmpfs here (needs root)")
+    }
+
+    /// [`start_with`](Self::start_with), or `None` when the options ask for a tmpfs that
+    /// cannot be mounted here (not root) and this is not CI (where that is a failure).
+    pub fn try_start_with(options: BrokerOptions) -> Option<Broker> {
         let dir = tempfile::Builder::new()
             .prefix("sluice-e2e-")
             .tempdir()
             .expect("create a temporary directory");
+        if let Some(size) = &options.tmpfs {
+            let data = dir.path().join("data");
+            std::fs::create_dir_all(&data).expect("create the data directory");
+            let mounted = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(&data)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !mounted {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI must be able to mount a tmpfs"
+                );
+                eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+                return None;
+            }
+        }
         // The port was free when asked for, but another process may take
         // it before the broker binds: try a few.
         let mut last_error = String::new();
@@ -60,16 +89,20 @@ impl Broker {
             let kafka_addr = options.kafka.then(free_port);
             match spawn(dir.path(), addr, kafka_addr, &options.args) {
                 Ok(child) => {
-                    return Broker {
+                    return Some(Broker {
                         child: Some(child),
                         addr,
                         kafka_addr,
                         args: options.args,
+                        tmpfs: options.tmpfs.is_some(),
                         dir,
-                    };
+                    });
                 }
                 Err(e) => last_error = e,
             }
+        }
+        if options.tmpfs.is_some() {
+            let _ = Command::new("umount").arg(dir.path().join("data")).status();
         }
         panic!("the broker did not start: {last_error}");
     }
@@ -110,6 +143,39 @@ impl Broker {
         }
     }
 
+    /// Stops the broker with SIGTERM (a clean shutdown) and waits for it to exit, at most
+    /// [`STEP_TIMEOUT`]; panics if it does not exit cleanly.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    assert!(
+                        status.success(),
+                        "broker exited with {status}; log:\n{}",
+                        self.log_tail()
+                    );
+                    return;
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!(
+                        "the broker did not stop within {STEP_TIMEOUT:?}; log:\n{}",
+                        self.log_tail()
+                    );
+                }
+            }
+        }
+    }
+
     /// Starts the broker again on the same data directory and port, and
     /// waits until it accepts connections (recovery is done by then).
     pub fn restart(&mut self) {
@@ -133,6 +199,9 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
+        if self.tmpfs {
+            let _ = Command::new("umount").arg(self.data_dir()).status();
+        }
     }
 }
 

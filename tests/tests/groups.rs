@@ -149,6 +149,7 @@ fn group_list_and_describe_show_members_assignments_offsets_and_lag() {
     let broker = Broker::start_with(BrokerOptions {
         kafka: true,
         args: vec!["--group-initial-rebalance-delay-ms".into(), "50".into()],
+        ..BrokerOptions::default()
     });
     broker
         .sluice(["topic", "create", "orders", "--partitions", "2"])
