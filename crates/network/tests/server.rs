@@ -16,7 +16,7 @@ use sluice_protocol::{ApiKey, ErrorCode, pb, records};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use common::{STEP, read, send, serve};
+use common::{STEP, read, send, serve, until};
 
 fn fetch(delay_ms: u32, ranges: &[(i64, u32)]) -> pb::FetchRequest {
     pb::FetchRequest {
@@ -180,7 +180,16 @@ async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
     let server = serve(ServerConfig::default()).await;
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     send(&mut stream, ApiKey::Fetch, 1, &fetch(300, &[(0, 100)])).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Stop only once the request was read (its reply is queued): the test is about requests
+    // already in flight, and a shutdown reads nothing new.
+    until("the request is in flight", || {
+        server
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    })
+    .await;
     server.stop.send(()).unwrap();
     let mut buf = BytesMut::new();
     let (id, _, trailing) = read(&mut stream, &mut buf).await;
