@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,7 +13,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use sluice_storage::writer::DefaultWriterFactory;
 use sluice_storage::{
-    LogConfig, PartitionLog, RangeSync, SegmentWriter, StorageError, WriteMode, WriterFactory,
+    FileHandle, LogConfig, PartitionLog, RangeSync, SegmentWriter, StorageError, WriteMode,
+    WriterFactory,
 };
 
 /// A writer factory that wraps the real one and fails on command, counting syncs.
@@ -59,7 +59,7 @@ fn no_space() -> io::Error {
 impl WriterFactory for FaultyFactory {
     fn open(
         &self,
-        file: Arc<File>,
+        file: Arc<dyn FileHandle>,
         path: &Path,
         position: u64,
         capacity: u64,

@@ -22,6 +22,7 @@ pub use append::AppendInfo;
 pub use read::{FileSlice, LogBatches, TimestampOffset};
 pub use retain::RetentionOutcome;
 
+use crate::backend::Backend;
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
 use crate::segment::Segment;
@@ -31,6 +32,8 @@ use crate::writer::WriterFactory;
 pub struct PartitionLog {
     dir: PathBuf,
     config: LogConfig,
+    /// Every file operation of the log goes through this (see `backend`).
+    fs: Arc<dyn Backend>,
     factory: Arc<dyn WriterFactory>,
     state: RwLock<LogState>,
     flush: Mutex<FlushState>,
