@@ -17,7 +17,13 @@
 //! every one of them has an offset below the new segment's base (retention only removes segments
 //! below the log start, and offsets only grow), so recovery, which requires each batch to
 //! continue the offsets exactly, can never take them for data: it stops at the first old batch
-//! as it stops at zeros. And a file is recycled only when nothing else holds it: a fetch that is
+//! as it stops at zeros. That holds for a torn append too, because an append writes a batch's
+//! base offset after the rest of it (`Segment::append`): a batch cut short keeps the old base
+//! offset in front. (What it cannot rule out: a power loss that persists the page holding a new
+//! header's first bytes but not the next page, when that page boundary falls within those first
+//! 21 bytes, before the CRC, and an old batch of the same length starts at the same position.
+//! Only a sync between the two writes would close that, at a cost the log does not pay.) And a
+//! file is recycled only when nothing else holds it: a fetch that is
 //! still sending from the removed segment keeps its handle, and then the file is unlinked as
 //! before, so a reader never sees its bytes change.
 //!

@@ -178,8 +178,15 @@ impl Segment {
         };
         let base = self.next_offset.to_be_bytes();
         let rest = batch.get(8..).unwrap_or_default();
+        // The base offset goes in last. In a recycled file (see `spare`) the bytes being
+        // overwritten may be an older batch at this very position, whole and with a valid CRC,
+        // which does not cover the base offset: had the base offset landed first, a crash
+        // before the rest (between the two writes, or a kill during the copy) would leave that
+        // old batch under a live offset, and recovery would take it for data. Written last, a
+        // torn batch still has the old base offset, below this segment's, where recovery stops.
         writer
-            .write(self.size, &[&base, rest])
+            .write(self.size + base.len() as u64, &[rest])
+            .and_then(|()| writer.write(self.size, &[&base]))
             .ctx(IoOp::Write, &self.log_path)?;
         let header = BatchHeader {
             base_offset: self.next_offset,
