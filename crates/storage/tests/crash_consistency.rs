@@ -42,17 +42,6 @@ fn config(mode: WriteMode, recycle: bool) -> LogConfig {
     }
 }
 
-/// A temporary directory on tmpfs when there is one: durability is simulated, and on a real
-/// disk the file system's own bookkeeping for hundreds of short-lived logs is most of the time.
-fn scratch() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    let dir = match shm.is_dir() {
-        true => tempfile::tempdir_in(shm).or_else(|_| tempfile::tempdir()),
-        false => tempfile::tempdir(),
-    };
-    dir.unwrap()
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

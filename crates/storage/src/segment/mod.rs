@@ -103,11 +103,6 @@ impl Segment {
                 false
             }
         });
-        if recycled {
-            // The new name must be durable before the segment holds flushed data: syncing the
-            // data of an overwritten, already allocated file need not commit the rename.
-            crate::checkpoint::sync_dir(fs.as_ref(), dir)?;
-        }
         let file = open_log_file(fs.as_ref(), &log_path)?;
         if !recycled {
             file.set_len(0).ctx(IoOp::Truncate, &log_path)?;
@@ -118,6 +113,11 @@ impl Segment {
         let writer = factory
             .open(file.clone(), &log_path, 0, config.segment_bytes)
             .ctx(IoOp::Preallocate, &log_path)?;
+        // The new names (or a spare's rename) must be durable before the segment holds flushed
+        // data: syncing a file's data does not commit its directory entry. The roll's recovery
+        // point checkpoint syncs the directory too, but it may fail and only warn, which once
+        // let a power loss take every batch flushed into the new segment.
+        crate::checkpoint::sync_dir(fs.as_ref(), dir)?;
         Ok(Segment {
             base_offset,
             fs: fs.clone(),
