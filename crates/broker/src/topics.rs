@@ -473,13 +473,11 @@ impl Topics {
         });
         // One sync per file system the partitions live on (a partition directory may be a
         // mount of its own).
-        let file_systems = one_path_per_file_system(
-            std::iter::once(self.root.as_path()).chain(partitions.iter().map(|p| p.log.dir())),
-        );
+        let file_systems = one_per_file_system(&partitions);
         let sync_all = || {
             file_systems
                 .iter()
-                .try_for_each(|path| sluice_storage::sync_file_system(path))
+                .try_for_each(|partition| partition.log.sync_file_system())
         };
         if let Err(error) = sync_all() {
             // Without a durable image no log may be marked clean: the next start recovers all.
@@ -510,13 +508,13 @@ impl Topics {
     }
 }
 
-/// The first of `paths` on each file system (by device number).
-fn one_path_per_file_system<'a>(paths: impl Iterator<Item = &'a Path>) -> Vec<PathBuf> {
+/// The first of `partitions` on each file system (by the device number of its directory).
+fn one_per_file_system(partitions: &[Arc<Partition>]) -> Vec<&Arc<Partition>> {
     use std::os::unix::fs::MetadataExt;
     let mut seen = std::collections::HashSet::new();
-    paths
-        .filter(|path| fs::metadata(path).is_ok_and(|meta| seen.insert(meta.dev())))
-        .map(Path::to_path_buf)
+    partitions
+        .iter()
+        .filter(|p| fs::metadata(p.log.dir()).is_ok_and(|meta| seen.insert(meta.dev())))
         .collect()
 }
 

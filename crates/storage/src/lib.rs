@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`log`]: [`PartitionLog`], the public face: open/recover, append, read, flush, retention.
+//! - [`backend`]: the one seam every file operation goes through: the real file system, a
+//!   fault injector and a crash simulator for tests.
 //! - `segment`: one `.log` file and its two indexes; active or sealed (`load`: open, recover,
 //!   activate; `lookup`: find batches by offset, position and timestamp).
 //! - `index`: the sparse offset and time indexes (mapped files of big-endian entries).
@@ -31,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod backend;
 mod checkpoint;
 pub mod config;
 pub mod error;
@@ -42,10 +45,10 @@ mod segment;
 mod spare;
 pub mod writer;
 
+pub use backend::{Backend, FileHandle, MapMut, RealBackend};
 pub use config::{LogConfig, WriteMode};
 pub use error::{IoOp, Result, StorageError};
 pub(crate) use log::Durability;
 pub use log::RetentionOutcome;
-pub use log::sync_file_system;
 pub use log::{AppendInfo, FileSlice, LogBatches, PartitionLog, TimestampOffset};
 pub use writer::{RangeSync, SegmentWriter, WriterFactory};

@@ -3,12 +3,11 @@
 //! Reading goes through a chunked cursor (1 MiB reads) rather than one `pread` per batch, so a
 //! crash recovery of a segment of small batches runs near disk speed.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use sluice_record::{BatchHeader, LOG_OVERHEAD, RecordError, batch_total_size, validate_batch};
 
+use crate::backend::{Backend, FileHandle};
 use crate::error::{IoContext, IoOp, Result};
 
 const CHUNK: usize = 1 << 20;
@@ -40,7 +39,7 @@ pub(crate) struct ScanOutcome {
 /// Validates batches in `file[start..end)` one after another, expecting the first to begin at
 /// `next_offset`, and calls `visit(position, header)` for each valid one.
 pub(crate) fn scan(
-    file: &File,
+    file: &dyn FileHandle,
     path: &Path,
     start: u64,
     end: u64,
@@ -113,14 +112,19 @@ pub(crate) fn scan(
 /// Whether the segment file at `path` begins with a valid batch that is not older than the
 /// segment (`base_offset`): whether removing it could lose data. A missing or empty file, zeros,
 /// or a recycled file's older batches do not count.
-pub(crate) fn starts_with_batch(path: &Path, base_offset: i64, max_batch: u64) -> Result<bool> {
-    let file = match File::open(path) {
+pub(crate) fn starts_with_batch(
+    fs: &dyn Backend,
+    path: &Path,
+    base_offset: i64,
+    max_batch: u64,
+) -> Result<bool> {
+    let file = match fs.open_read(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(crate::error::StorageError::io(IoOp::Open, path, e)),
     };
-    let len = file.metadata().ctx(IoOp::Open, path)?.len();
-    let mut cursor = Cursor::new(&file, path, len);
+    let len = file.size().ctx(IoOp::Open, path)?;
+    let mut cursor = Cursor::new(file.as_ref(), path, len);
     if len < LOG_OVERHEAD as u64 {
         return Ok(false);
     }
@@ -144,7 +148,7 @@ fn stopped(valid_end: u64, stop: ScanStop) -> ScanOutcome {
 
 /// A read-ahead window over a file, so consecutive small reads cost one `pread` per chunk.
 struct Cursor<'a> {
-    file: &'a File,
+    file: &'a dyn FileHandle,
     path: &'a Path,
     end: u64,
     buf: Vec<u8>,
@@ -152,7 +156,7 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn new(file: &'a File, path: &'a Path, end: u64) -> Self {
+    fn new(file: &'a dyn FileHandle, path: &'a Path, end: u64) -> Self {
         Cursor {
             file,
             path,

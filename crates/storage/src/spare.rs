@@ -17,7 +17,13 @@
 //! every one of them has an offset below the new segment's base (retention only removes segments
 //! below the log start, and offsets only grow), so recovery, which requires each batch to
 //! continue the offsets exactly, can never take them for data: it stops at the first old batch
-//! as it stops at zeros. And a file is recycled only when nothing else holds it: a fetch that is
+//! as it stops at zeros. That holds for a torn append too, because an append writes a batch's
+//! base offset after the rest of it (`Segment::append`): a batch cut short keeps the old base
+//! offset in front. (What it cannot rule out: a power loss that persists the page holding a new
+//! header's first bytes but not the next page, when that page boundary falls within those first
+//! 21 bytes, before the CRC, and an old batch of the same length starts at the same position.
+//! Only a sync between the two writes would close that, at a cost the log does not pay.) And a
+//! file is recycled only when nothing else holds it: a fetch that is
 //! still sending from the removed segment keeps its handle, and then the file is unlinked as
 //! before, so a reader never sees its bytes change.
 //!
@@ -28,8 +34,9 @@
 //! sync) before the segment takes data, so a power loss cannot hide flushed batches under a
 //! spare's name.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use crate::backend::Backend;
 
 /// Spare files kept per partition: enough that retention, which runs on a timer, can stay a roll
 /// ahead of a fast producer.
@@ -51,30 +58,34 @@ pub(crate) fn is_spare(name: &str) -> bool {
 }
 
 /// A spare file to build the next segment on, if the partition has one.
-pub(crate) fn take(dir: &Path) -> Option<PathBuf> {
-    (0..SLOTS).map(|i| slot(dir, i)).find(|path| path.exists())
+pub(crate) fn take(fs: &dyn Backend, dir: &Path) -> Option<PathBuf> {
+    (0..SLOTS)
+        .map(|i| slot(dir, i))
+        .find(|path| fs.exists(path).unwrap_or(false))
 }
 
-/// A free spare slot, if the partition has fewer than [`SLOTS`] spares.
-pub(crate) fn free_slot(dir: &Path) -> Option<PathBuf> {
-    (0..SLOTS).map(|i| slot(dir, i)).find(|path| !path.exists())
+/// A free spare slot, if the partition has fewer than [`SLOTS`] spares. A slot that cannot be
+/// checked counts as taken: renaming over a spare would be harmless, but guessing is not needed.
+pub(crate) fn free_slot(fs: &dyn Backend, dir: &Path) -> Option<PathBuf> {
+    (0..SLOTS)
+        .map(|i| slot(dir, i))
+        .find(|path| !fs.exists(path).unwrap_or(true))
 }
 
 /// Deletes the spares that have waited more than [`MAX_IDLE_MS`] at `now_ms` (milliseconds since
 /// the epoch). A spare's status-change time is when it became a spare (the rename sets it).
 /// Returns how many were deleted. Never fails: a roll may take a spare while this runs (it is
 /// then simply gone), and a spare that cannot be deleted must not stop retention itself.
-pub(crate) fn expire(dir: &Path, now_ms: i64) -> usize {
+pub(crate) fn expire(fs: &dyn Backend, dir: &Path, now_ms: i64) -> usize {
     let mut deleted = 0;
     for path in (0..SLOTS).map(|i| slot(dir, i)) {
-        let Ok(meta) = std::fs::metadata(&path) else {
+        let Ok(since_ms) = fs.changed_ms(&path) else {
             continue;
         };
-        let since_ms = meta.ctime() * 1000 + meta.ctime_nsec() / 1_000_000;
         if now_ms.saturating_sub(since_ms) <= MAX_IDLE_MS {
             continue;
         }
-        match std::fs::remove_file(&path) {
+        match fs.remove_file(&path) {
             Ok(()) => deleted += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use sluice_storage::{PartitionLog, StorageError, sync_file_system};
+use sluice_storage::{PartitionLog, StorageError};
 
 fn marked_clean(dir: &std::path::Path) -> bool {
     dir.join(".clean-shutdown").exists()
@@ -39,12 +39,13 @@ fn a_batched_close_leaves_every_log_clean_after_one_sync() {
                 Err(StorageError::Closed { .. })
             ));
         }
-        sync_file_system(root.path()).unwrap();
+        // One sync for all: the logs share a file system.
+        logs[0].sync_file_system().unwrap();
         for log in &logs {
             log.commit_close().unwrap();
             assert!(marked_clean(log.dir()), "{mode:?}");
         }
-        sync_file_system(root.path()).unwrap();
+        logs[0].sync_file_system().unwrap();
         let dirs: Vec<_> = logs.iter().map(|l| l.dir().to_owned()).collect();
         drop(logs);
         for (dir, expected) in dirs.iter().zip(&written) {

@@ -10,7 +10,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use sluice_storage::{LogConfig, PartitionLog, WriteMode};
+use sluice_storage::backend::{FaultBackend, OpKind};
+use sluice_storage::{LogConfig, PartitionLog, RealBackend, WriteMode};
 
 /// 64 KiB segments of about 2 KiB batches, keeping about two segments.
 fn config(mode: WriteMode) -> LogConfig {
@@ -251,4 +252,40 @@ fn a_spare_no_roll_takes_is_deleted_after_ten_minutes() {
         append_numbered(&log, 100);
         assert_exactly_appended(&log);
     }
+}
+
+/// A batch's base offset is written after the rest of it. Written first, a crash between the two
+/// writes (the pwrite writer makes two; a kill can also stop a copy into a mapping halfway) left
+/// the new base offset in front of the old batch a recycled file held at that position, whole
+/// and with a valid CRC (which does not cover the base offset): recovery took the old batch for
+/// data at a live offset. The crash-at-every-operation suite found it; here the second write of
+/// the batch fails instead, which leaves the file as that crash does.
+#[test]
+fn a_write_torn_between_its_parts_never_revives_an_old_batch_of_a_recycled_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(WriteMode::Write);
+    let faults = FaultBackend::new(RealBackend::shared());
+    let log = PartitionLog::open_with_backend(dir.path(), config.clone(), faults.shared()).unwrap();
+    make_spare(&log);
+    // Same-sized batches, so the spare holds an old batch exactly where the next segment's
+    // first batch goes. Fill the active segment up to the batch that rolls onto the spare.
+    let size = numbered(0).len() as u64;
+    loop {
+        let active_base = *log.segment_base_offsets().last().unwrap();
+        let active_bytes = (log.log_end_offset() - active_base) as u64 * size;
+        if active_bytes + size > config.segment_bytes {
+            break;
+        }
+        append_numbered(&log, 1);
+    }
+    // The roll writes the recovery point (one write), then the batch goes in as two writes.
+    faults.fail_nth(OpKind::Write, 2, 5); // EIO
+    let leo = log.log_end_offset();
+    assert!(log.append(&numbered(leo)).is_err());
+    assert_eq!(faults.injected(), 1);
+    assert!(!spare(dir.path(), 0).exists(), "the roll took the spare");
+    drop(log);
+    let log = open(dir.path(), &config);
+    assert_eq!(log.log_end_offset(), leo, "the torn batch is not data");
+    assert_exactly_appended(&log);
 }

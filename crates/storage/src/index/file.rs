@@ -1,12 +1,13 @@
 //! A file of fixed-size entries, mapped for reading and (while active) for appending.
 
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use memmap2::{Mmap, MmapMut};
+use memmap2::Mmap;
 
 use crate::Durability;
-use crate::error::{IoContext, IoOp, Result};
+use crate::backend::{Backend, FileHandle, MapMut};
+use crate::error::{IoContext, IoOp, Result, StorageError};
 
 /// The first mapped size of an active index. An index grows from here by doubling, up to its
 /// configured maximum, so an empty or lightly used partition holds a few KiB of index, not the
@@ -17,7 +18,10 @@ const INITIAL_BYTES: u64 = 4096;
 enum Mapping {
     /// Active: allocated a little past the entries, entries appended in place; grown on demand
     /// up to `max_bytes`.
-    Writable { map: MmapMut, max_bytes: u64 },
+    Writable {
+        map: Arc<dyn MapMut>,
+        max_bytes: u64,
+    },
     /// Sealed: exactly `entries * entry_size` bytes, read only.
     ReadOnly(Mmap),
 }
@@ -27,7 +31,8 @@ pub(crate) struct IndexFile {
     path: PathBuf,
     /// No file handle is kept: a mapping outlives the descriptor it was made from, and a
     /// partition's two indexes would otherwise hold two of its descriptors for as long as it
-    /// exists. Growing and sealing, which are rare, open the file again.
+    /// exists. Growing and sealing, which are rare, open the file again through this.
+    fs: Arc<dyn Backend>,
     map: Mapping,
     entry_size: usize,
     entries: usize,
@@ -38,21 +43,23 @@ impl IndexFile {
     /// Returns `Ok(None)` when the file's length is not a whole number of entries: such an index
     /// disagrees with itself and the caller rebuilds it.
     pub(crate) fn open_writable(
+        fs: &Arc<dyn Backend>,
         path: &Path,
         entry_size: usize,
         max_bytes: u64,
     ) -> Result<Option<Self>> {
-        let file = open_rw(path)?;
-        let len = file.metadata().ctx(IoOp::Open, path)?.len();
+        let file = fs.open(path).ctx(IoOp::Open, path)?;
+        let len = file.size().ctx(IoOp::Open, path)?;
         if len % entry_size as u64 != 0 || len > max_bytes {
             return Ok(None);
         }
         let entries = (len / entry_size as u64) as usize;
         let max_bytes = max_bytes - max_bytes % entry_size as u64;
         let capacity = allocation(len, INITIAL_BYTES, max_bytes, entry_size);
-        let map = map_allocated(&file, path, len, capacity)?;
+        let map = map_allocated(file.as_ref(), path, len, capacity)?;
         Ok(Some(IndexFile {
             path: path.to_owned(),
+            fs: fs.clone(),
             map: Mapping::Writable { map, max_bytes },
             entry_size,
             entries,
@@ -65,13 +72,16 @@ impl IndexFile {
         let Mapping::Writable { map, max_bytes } = &self.map else {
             return false;
         };
-        let (current, max_bytes) = (map.len() as u64, *max_bytes);
+        let (current, max_bytes) = (map.raw().len() as u64, *max_bytes);
         if current >= max_bytes {
             return false;
         }
         let capacity = allocation(current, current * 2, max_bytes, self.entry_size);
-        let grown = open_rw(&self.path)
-            .and_then(|file| map_allocated(&file, &self.path, current, capacity));
+        let grown = self
+            .fs
+            .open(&self.path)
+            .ctx(IoOp::Open, &self.path)
+            .and_then(|file| map_allocated(file.as_ref(), &self.path, current, capacity));
         match grown {
             Ok(map) => {
                 // The old mapping is dropped here; no reader holds a reference into it, as
@@ -88,35 +98,45 @@ impl IndexFile {
     }
 
     /// Creates an empty index for appending, discarding whatever the file held.
-    pub(crate) fn create(path: &Path, entry_size: usize, max_bytes: u64) -> Result<Self> {
-        let file = open_rw(path)?;
+    pub(crate) fn create(
+        fs: &Arc<dyn Backend>,
+        path: &Path,
+        entry_size: usize,
+        max_bytes: u64,
+    ) -> Result<Self> {
+        let file = fs.open(path).ctx(IoOp::Open, path)?;
         file.set_len(0).ctx(IoOp::Truncate, path)?;
         drop(file);
-        let index = Self::open_writable(path, entry_size, max_bytes)?;
+        let index = Self::open_writable(fs, path, entry_size, max_bytes)?;
         index.ok_or_else(|| {
-            crate::error::StorageError::InvalidConfig(format!(
+            StorageError::InvalidConfig(format!(
                 "index size {max_bytes} cannot hold entries of {entry_size} bytes"
             ))
         })
     }
 
-    /// Opens a sealed index read only. `Ok(None)` when its length is not a whole number of
-    /// entries.
-    pub(crate) fn open_sealed(path: &Path, entry_size: usize) -> Result<Option<Self>> {
-        let file = match File::open(path) {
+    /// Opens a sealed index read only. `Ok(None)` when it is missing or its length is not a
+    /// whole number of entries.
+    pub(crate) fn open_sealed(
+        fs: &Arc<dyn Backend>,
+        path: &Path,
+        entry_size: usize,
+    ) -> Result<Option<Self>> {
+        let file = match fs.open_read(path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(crate::error::StorageError::io(IoOp::Open, path, e)),
+            Err(e) => return Err(StorageError::io(IoOp::Open, path, e)),
         };
-        let len = file.metadata().ctx(IoOp::Open, path)?.len();
+        let len = file.size().ctx(IoOp::Open, path)?;
         if len % entry_size as u64 != 0 {
             return Ok(None);
         }
-        // SAFETY: as in `open_writable`; sealed indexes are never written again while mapped
-        // (a rebuild replaces the `IndexFile`, dropping this mapping first).
-        let map = unsafe { Mmap::map(&file) }.ctx(IoOp::Map, path)?;
+        // Sealed indexes are never written again while mapped: a rebuild replaces the
+        // `IndexFile`, dropping this mapping first.
+        let map = file.map_read().ctx(IoOp::Map, path)?;
         Ok(Some(IndexFile {
             path: path.to_owned(),
+            fs: fs.clone(),
             map: Mapping::ReadOnly(map),
             entry_size,
             entries: (len / entry_size as u64) as usize,
@@ -125,7 +145,11 @@ impl IndexFile {
 
     /// The same index, writable: kept as it is if it already is, else reopened for appending.
     /// `Ok(None)` as in `open_writable`.
-    pub(crate) fn into_writable(self, max_bytes: u64) -> Result<Option<Self>> {
+    pub(crate) fn into_writable(
+        self,
+        fs: &Arc<dyn Backend>,
+        max_bytes: u64,
+    ) -> Result<Option<Self>> {
         if matches!(self.map, Mapping::Writable { .. }) {
             return Ok(Some(self));
         }
@@ -136,7 +160,7 @@ impl IndexFile {
             ..
         } = self;
         drop(map);
-        Self::open_writable(&path, entry_size, max_bytes)
+        Self::open_writable(fs, &path, entry_size, max_bytes)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -157,7 +181,7 @@ impl IndexFile {
     #[cfg(test)]
     pub(crate) fn allocated_bytes(&self) -> usize {
         match &self.map {
-            Mapping::Writable { map, .. } => map.len(),
+            Mapping::Writable { map, .. } => map.raw().len(),
             Mapping::ReadOnly(map) => map.len(),
         }
     }
@@ -167,7 +191,7 @@ impl IndexFile {
             return None;
         }
         let bytes: &[u8] = match &self.map {
-            Mapping::Writable { map, .. } => map,
+            Mapping::Writable { map, .. } => mapped(map.as_ref()),
             Mapping::ReadOnly(map) => map,
         };
         bytes.get(i * self.entry_size..(i + 1) * self.entry_size)
@@ -181,38 +205,48 @@ impl IndexFile {
         if self.is_full() {
             return false;
         }
-        while matches!(&self.map, Mapping::Writable { map, .. } if map.len() < end) {
+        while matches!(&self.map, Mapping::Writable { map, .. } if map.raw().len() < end) {
             if !self.grow() {
                 return false;
             }
         }
-        let Mapping::Writable { map, .. } = &mut self.map else {
+        let Mapping::Writable { map, .. } = &self.map else {
             return false;
         };
-        match map.get_mut(start..end) {
-            Some(slot) => {
-                slot.copy_from_slice(entry);
-                self.entries += 1;
-                true
-            }
-            None => false,
+        if entry.len() != self.entry_size || end > map.raw().len() {
+            return false;
         }
+        // SAFETY: `start + entry.len() == end <= map.raw().len()` (checked above), so the
+        // destination lies inside the mapping, which lives as long as `map`. `&mut self` means
+        // no slice handed out by `entry` (borrowing `&self`) is alive, so nothing reads these
+        // bytes while they change; the source is a caller's buffer, not the mapping.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                entry.as_ptr(),
+                map.raw().as_mut_ptr().add(start),
+                entry.len(),
+            );
+        }
+        self.entries += 1;
+        true
     }
 
     /// Cuts the file to its entries and remaps it read only. On failure the index stays
     /// readable; once the file is cut it is never writable again (a store past the cut would
     /// fault), so a failed sync leaves a read-only index whose seal can be retried.
+    ///
+    /// With [`Durability::Deferred`] nothing is synced: the caller syncs the file system.
     pub(crate) fn seal(&mut self, durability: Durability) -> Result<()> {
         let len = self.entries * self.entry_size;
-        let file = open_rw(&self.path)?;
+        let file = self.fs.open(&self.path).ctx(IoOp::Open, &self.path)?;
         if let Mapping::Writable { map, .. } = &self.map {
             if durability == Durability::Now {
-                map.flush_range(0, len).ctx(IoOp::Sync, &self.path)?;
+                map.flush(0, len).ctx(IoOp::Sync, &self.path)?;
             }
             file.set_len(len as u64).ctx(IoOp::Truncate, &self.path)?;
-            // SAFETY: as in `open_writable`; the file is now exactly the entries, which the
-            // writable mapping no longer covers past (it is replaced right here).
-            let read_only = unsafe { Mmap::map(&file) }.ctx(IoOp::Map, &self.path)?;
+            // The file is now exactly the entries; the writable mapping, which covers past
+            // them, is replaced right here.
+            let read_only = file.map_read().ctx(IoOp::Map, &self.path)?;
             self.map = Mapping::ReadOnly(read_only);
         }
         match durability {
@@ -220,6 +254,19 @@ impl IndexFile {
             Durability::Deferred => Ok(()),
         }
     }
+}
+
+/// The bytes of a writable index mapping, for reading entries.
+fn mapped(map: &dyn MapMut) -> &[u8] {
+    let raw = map.raw();
+    if raw.len() == 0 {
+        return &[];
+    }
+    // SAFETY: the mapping is valid for `raw.len()` bytes while `map` lives, which the returned
+    // slice's lifetime ties it to. The only stores into it (`push`) need `&mut IndexFile`, so
+    // none happens while this shared borrow of the index is alive. The file is never cut below
+    // the mapping while it is writable (`seal` replaces the mapping right after the cut).
+    unsafe { std::slice::from_raw_parts(raw.as_ptr(), raw.len()) }
 }
 
 /// The capacity to map: at least `len` (the entries already there) and `wanted`, at most
@@ -230,31 +277,28 @@ fn allocation(len: u64, wanted: u64, max_bytes: u64, entry_size: usize) -> u64 {
 }
 
 /// Allocates real blocks for `[len, capacity)` of `file` and maps all of it for writing.
-fn map_allocated(file: &File, path: &Path, len: u64, capacity: u64) -> Result<MmapMut> {
+fn map_allocated(
+    file: &dyn FileHandle,
+    path: &Path,
+    len: u64,
+    capacity: u64,
+) -> Result<Arc<dyn MapMut>> {
     // Real blocks, not a sparse extension: entries are stored through the mapping, and a store
     // into an unbacked page on a full disk would raise SIGBUS.
     if capacity > len {
-        let (from, extra) = (len as i64, (capacity - len) as i64);
-        nix::fcntl::posix_fallocate(file, from, extra)
-            .map_err(std::io::Error::from)
+        file.allocate(len, capacity - len)
             .ctx(IoOp::Preallocate, path)?;
     }
     file.set_len(capacity).ctx(IoOp::Preallocate, path)?;
-    // SAFETY: the index files belong to this log, which holds the partition directory; no other
-    // process maps or truncates them while the log is open, and this mapping is the only writer
-    // of the file. Every page up to `capacity` is allocated above, so stores cannot fault on a
-    // full disk.
-    unsafe { MmapMut::map_mut(file) }.ctx(IoOp::Map, path)
-}
-
-fn open_rw(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .ctx(IoOp::Open, path)
+    let map = file.map_mut(capacity).ctx(IoOp::Map, path)?;
+    if (map.raw().len() as u64) < capacity {
+        return Err(StorageError::io(
+            IoOp::Map,
+            path,
+            std::io::Error::other("the backend mapped less than the index's capacity"),
+        ));
+    }
+    Ok(map)
 }
 
 #[cfg(test)]
@@ -262,12 +306,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::backend::RealBackend;
+
+    fn real() -> Arc<dyn Backend> {
+        Arc::new(RealBackend)
+    }
 
     #[test]
     fn an_index_starts_small_and_grows_by_doubling_up_to_its_maximum() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.index");
-        let mut index = IndexFile::create(&path, 8, 64 << 10).unwrap();
+        let mut index = IndexFile::create(&real(), &path, 8, 64 << 10).unwrap();
         assert_eq!(index.allocated_bytes(), INITIAL_BYTES as usize);
         let mut pushed = 0u64;
         while index.push(&pushed.to_be_bytes()) {
@@ -288,12 +337,12 @@ mod tests {
     fn a_reopened_index_keeps_its_entries_and_grows_from_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.index");
-        let mut index = IndexFile::create(&path, 12, 1 << 20).unwrap();
+        let mut index = IndexFile::create(&real(), &path, 12, 1 << 20).unwrap();
         for i in 0..1000u32 {
             assert!(index.push(&[i.to_be_bytes(), [0; 4], [1; 4]].concat()));
         }
         index.seal(Durability::Now).unwrap();
-        let mut index = index.into_writable(1 << 20).unwrap().unwrap();
+        let mut index = index.into_writable(&real(), 1 << 20).unwrap().unwrap();
         assert_eq!(index.len(), 1000);
         assert!(index.push(&[7u8; 12]));
         assert_eq!(index.entry(999).unwrap()[..4], 999u32.to_be_bytes());

@@ -4,8 +4,10 @@
 
 use std::marker::PhantomData;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::IndexFile;
+use crate::backend::Backend;
 use crate::error::Result;
 
 /// The byte layout of one index entry.
@@ -33,10 +35,15 @@ impl<E: Entry> SparseIndex<E> {
         }
     }
 
-    pub(crate) fn create(path: &Path, base_offset: i64, max_bytes: u64) -> Result<Self> {
+    pub(crate) fn create(
+        fs: &Arc<dyn Backend>,
+        path: &Path,
+        base_offset: i64,
+        max_bytes: u64,
+    ) -> Result<Self> {
         Ok(Self::new(
             base_offset,
-            IndexFile::create(path, E::SIZE, max_bytes)?,
+            IndexFile::create(fs, path, E::SIZE, max_bytes)?,
         ))
     }
 
@@ -90,11 +97,15 @@ impl<E: Entry> SparseIndex<E> {
         (0..self.entries()).filter_map(|i| self.entry(i))
     }
 
-    pub(crate) fn into_writable(self, max_bytes: u64) -> Result<Option<Self>> {
+    pub(crate) fn into_writable(
+        self,
+        fs: &Arc<dyn Backend>,
+        max_bytes: u64,
+    ) -> Result<Option<Self>> {
         let base_offset = self.base_offset;
         Ok(self
             .file
-            .into_writable(max_bytes)?
+            .into_writable(fs, max_bytes)?
             .map(|file| Self::new(base_offset, file)))
     }
 

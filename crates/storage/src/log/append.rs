@@ -131,9 +131,10 @@ impl PartitionLog {
         let spare = self
             .config
             .recycle_segments
-            .then(|| crate::spare::take(&self.dir))
+            .then(|| crate::spare::take(self.fs.as_ref(), &self.dir))
             .flatten();
         let new = Segment::create(
+            &self.fs,
             &self.dir,
             base,
             &self.config,
@@ -154,7 +155,9 @@ impl PartitionLog {
         // Everything before the new segment is synced and sealed: recovery can start here. An
         // older recovery point is only slower to recover from, never wrong, so failing to write
         // this one (a full disk) fails nothing.
-        if let Err(error) = checkpoint::write_offset(&self.dir, RECOVERY_POINT, base) {
+        if let Err(error) =
+            checkpoint::write_offset(self.fs.as_ref(), &self.dir, RECOVERY_POINT, base)
+        {
             warn!(dir = %self.dir.display(), error = %error, "cannot advance the recovery point");
         }
         info!(dir = %self.dir.display(), reason, old_base, new_base = base, "rolled segment");

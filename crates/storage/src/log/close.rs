@@ -4,13 +4,12 @@
 //! trusts every segment. Closing one log makes each step durable itself (a few fsyncs). A broker
 //! that closes thousands of partitions at shutdown would spend most of its stop timeout waiting
 //! on those fsyncs one journal commit at a time, so it may instead seal every log without syncing
-//! ([`PartitionLog::close_deferred`]), sync the file system once ([`sync_file_system`]), write
+//! ([`PartitionLog::close_deferred`]), sync the file system once
+//! ([`PartitionLog::sync_file_system`], for any one log on it), write
 //! every marker ([`PartitionLog::commit_close`]) and sync once more. The order is what makes it
 //! safe: no marker exists before the data it vouches for is durable, and a crash anywhere in
 //! between leaves logs without a marker, which the next open recovers.
 
-use std::fs::File;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use tracing::info;
@@ -32,7 +31,7 @@ impl PartitionLog {
     /// the next open is concerned.
     pub fn close(&self) -> Result<()> {
         if self.seal_for_close(Durability::Now)? {
-            checkpoint::mark_clean(&self.dir)?;
+            checkpoint::mark_clean(self.fs.as_ref(), &self.dir)?;
             info!(dir = %self.dir.display(), log_end_offset = self.log_end_offset(), "log closed cleanly");
         }
         Ok(())
@@ -53,7 +52,7 @@ impl PartitionLog {
         if !state.closed || !state.sealed_for_close || self.is_poisoned() {
             return Ok(());
         }
-        checkpoint::mark_clean_unsynced(&self.dir)
+        checkpoint::mark_clean_unsynced(self.fs.as_ref(), &self.dir)
     }
 
     /// Seals the active segment for a close; whether the log may be marked clean.
@@ -84,11 +83,12 @@ impl PartitionLog {
     }
 }
 
-/// Makes everything written to the file system holding `path` durable (`syncfs`): one call
-/// instead of a sync per file, for [`PartitionLog::close_deferred`].
-pub fn sync_file_system(path: &Path) -> Result<()> {
-    let dir = File::open(path).ctx(IoOp::Open, path)?;
-    nix::unistd::syncfs(&dir)
-        .map_err(std::io::Error::from)
-        .ctx(IoOp::Sync, path)
+impl PartitionLog {
+    /// Makes everything written to the file system holding this log durable (`syncfs`): one
+    /// call for every log of a batched close that lives there, instead of a sync per file.
+    pub fn sync_file_system(&self) -> Result<()> {
+        self.fs
+            .sync_file_system(&self.dir)
+            .ctx(IoOp::Sync, &self.dir)
+    }
 }

@@ -23,18 +23,21 @@ impl PartitionLog {
     }
 
     /// Returns once every offset below `offset` is durable, sharing the sync with concurrent
-    /// callers. Fails, and poisons the log, if the sync fails.
+    /// callers. Fails, and poisons the log, if the sync fails; on a poisoned log, fails for
+    /// any offset not flushed before the failure.
     pub fn flush_to(&self, offset: i64) -> Result<()> {
         let mut flush = self.lock_flush();
         loop {
+            // What was flushed stays flushed: a later failure does not undo it, so a poisoned
+            // log still confirms offsets made durable before it failed.
+            if flush.flushed_offset >= offset {
+                return Ok(());
+            }
             if let Some(source) = &flush.poisoned {
                 return Err(StorageError::Poisoned {
                     dir: self.dir.clone(),
                     source: source.clone(),
                 });
-            }
-            if flush.flushed_offset >= offset {
-                return Ok(());
             }
             if !flush.in_progress {
                 break;

@@ -21,10 +21,10 @@ use std::time::Instant;
 
 pub use append::AppendInfo;
 pub(crate) use close::Durability;
-pub use close::sync_file_system;
 pub use read::{FileSlice, LogBatches, TimestampOffset};
 pub use retain::RetentionOutcome;
 
+use crate::backend::Backend;
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
 use crate::segment::Segment;
@@ -34,6 +34,8 @@ use crate::writer::WriterFactory;
 pub struct PartitionLog {
     dir: PathBuf,
     config: LogConfig,
+    /// Every file operation of the log goes through this (see `backend`).
+    fs: Arc<dyn Backend>,
     factory: Arc<dyn WriterFactory>,
     state: RwLock<LogState>,
     flush: Mutex<FlushState>,

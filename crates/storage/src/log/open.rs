@@ -6,7 +6,6 @@
 //! batch, the log is cut at the first invalid byte, and every later segment is deleted.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -14,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use tracing::{info, warn};
 
 use super::{FlushState, LogState, PartitionLog};
+use crate::backend::{Backend, RealBackend};
 use crate::checkpoint::{self, LOG_START, RECOVERY_POINT};
 use crate::config::LogConfig;
 use crate::error::{IoContext, IoOp, Result, StorageError};
@@ -33,19 +33,43 @@ impl PartitionLog {
         config: LogConfig,
         factory: Arc<dyn WriterFactory>,
     ) -> Result<PartitionLog> {
+        Self::open_with(dir, config, RealBackend::shared(), factory)
+    }
+
+    /// Opens the log with every file operation going through `backend` (tests use the fault
+    /// injector and the crash simulator of [`crate::backend`]), with the writer of
+    /// `config.write_mode`.
+    pub fn open_with_backend(
+        dir: impl Into<PathBuf>,
+        config: LogConfig,
+        backend: Arc<dyn Backend>,
+    ) -> Result<PartitionLog> {
+        let factory = Arc::new(DefaultWriterFactory(config.write_mode));
+        Self::open_with(dir, config, backend, factory)
+    }
+
+    /// Opens the log with both seams chosen by the caller.
+    pub fn open_with(
+        dir: impl Into<PathBuf>,
+        config: LogConfig,
+        fs: Arc<dyn Backend>,
+        factory: Arc<dyn WriterFactory>,
+    ) -> Result<PartitionLog> {
         config.validate()?;
         let dir = dir.into();
-        fs::create_dir_all(&dir).ctx(IoOp::Create, &dir)?;
-        remove_leftovers(&dir, !config.recycle_segments)?;
-        let clean = checkpoint::take_clean_marker(&dir)?;
-        let recovery_point = read_checkpoint(&dir, RECOVERY_POINT).filter(|_| !clean);
-        let bases = list_segments(&dir)?;
-        let segments = load_segments(&dir, &bases, &config, clean, recovery_point)?;
+        fs.create_dir_all(&dir).ctx(IoOp::Create, &dir)?;
+        remove_leftovers(fs.as_ref(), &dir, !config.recycle_segments)?;
+        let clean = checkpoint::take_clean_marker(fs.as_ref(), &dir)?;
+        let recovery_point = read_checkpoint(fs.as_ref(), &dir, RECOVERY_POINT).filter(|_| !clean);
+        let bases = list_segments(fs.as_ref(), &dir)?;
+        let segments = load_segments(&fs, &dir, &bases, &config, clean, recovery_point)?;
         let mut segments = match segments {
             Some(segments) => segments,
             None => {
-                let start = read_checkpoint(&dir, LOG_START).unwrap_or(0).max(0);
-                let segment = Segment::create(&dir, start, &config, factory.as_ref(), None)?;
+                let start = read_checkpoint(fs.as_ref(), &dir, LOG_START)
+                    .unwrap_or(0)
+                    .max(0);
+                let segment = Segment::create(&fs, &dir, start, &config, factory.as_ref(), None)?;
                 BTreeMap::from([(start, segment)])
             }
         };
@@ -56,7 +80,7 @@ impl PartitionLog {
             segments.insert(base, last.activate(&config, factory.as_ref())?);
         }
         let first_base = segments.keys().next().copied().unwrap_or(0);
-        let log_start = read_checkpoint(&dir, LOG_START)
+        let log_start = read_checkpoint(fs.as_ref(), &dir, LOG_START)
             .unwrap_or(first_base)
             .max(first_base);
         let state = LogState {
@@ -67,9 +91,10 @@ impl PartitionLog {
         };
         let leo = state.log_end_offset();
         // After a clean close everything is synced and the recovery point already names the
-        // active segment (it is the log end), so a clean start of many partitions pays no
-        // syncs here. After a crash, what survived may still sit only in the page cache: make
-        // it durable before calling it flushed, and start the next recovery at this segment.
+        // active segment (the roll or open that made it active wrote it; a close writes none),
+        // so a clean start of many partitions pays no syncs here. After a crash, what survived
+        // may still sit only in the page cache: make it durable before calling it flushed, and
+        // start the next recovery at this segment.
         if !clean {
             if let Some(syncer) = state.active().syncer() {
                 syncer
@@ -78,8 +103,9 @@ impl PartitionLog {
             }
             // An older recovery point is only slower to recover from: failing to write this one
             // (a full disk) must not keep the log from opening and serving reads.
+            let active_base = state.active().base_offset;
             if let Err(error) =
-                checkpoint::write_offset(&dir, RECOVERY_POINT, state.active().base_offset)
+                checkpoint::write_offset(fs.as_ref(), &dir, RECOVERY_POINT, active_base)
             {
                 warn!(dir = %dir.display(), error = %error, "cannot advance the recovery point");
             }
@@ -88,6 +114,7 @@ impl PartitionLog {
         info!(dir = %dir.display(), clean, log_start_offset = log_start, log_end_offset = leo, segments = state.segments.len(), "log opened");
         Ok(PartitionLog {
             dir,
+            fs,
             factory,
             state: RwLock::new(state),
             flush: Mutex::new(FlushState {
@@ -109,6 +136,7 @@ impl PartitionLog {
 
 /// Loads every segment in order; returns `None` if the directory holds none.
 fn load_segments(
+    fs: &Arc<dyn Backend>,
     dir: &Path,
     bases: &[i64],
     config: &LogConfig,
@@ -137,7 +165,8 @@ fn load_segments(
             // A segment that holds no batch of its own (the leftover of a roll that failed or
             // was cut short) loses nothing when removed; one that holds data is a gap or an
             // overlap in the log, which no crash of this log can produce.
-            if crate::scan::starts_with_batch(&log_path(dir, base), base, config.segment_bytes)? {
+            let path = log_path(dir, base);
+            if crate::scan::starts_with_batch(fs.as_ref(), &path, base, config.segment_bytes)? {
                 let previous = segments.keys().next_back().copied().unwrap_or(base);
                 return Err(inconsistent(
                     dir,
@@ -148,11 +177,11 @@ fn load_segments(
                 ));
             }
             warn!(dir = %dir.display(), base, expected, "removing an empty segment that does not continue the log");
-            delete_segments(dir, &[base])?;
+            delete_segments(fs.as_ref(), dir, &[base])?;
             continue;
         }
         let trusted = if base < scan_from {
-            Segment::open_trusted(dir, base, config)?
+            Segment::open_trusted(fs, dir, base, config)?
         } else {
             None
         };
@@ -162,8 +191,9 @@ fn load_segments(
                 // A torn tail is what a crash leaves in the last segment that holds data; the
                 // empty segments a roll may have created after it go with the cut. Damage with
                 // data after it is not a crash: nothing is cut.
-                let later_data = segments_with_data(dir, later, config)?;
-                let (segment, stop) = Segment::recover(dir, base, config, later_data.is_empty())?;
+                let later_data = segments_with_data(fs.as_ref(), dir, later, config)?;
+                let may_cut = later_data.is_empty();
+                let (segment, stop) = Segment::recover(fs, dir, base, config, may_cut)?;
                 if let Some(stop) = stop {
                     if !later_data.is_empty() {
                         let mut files = vec![base];
@@ -178,7 +208,7 @@ fn load_segments(
                     }
                     warn!(dir = %dir.display(), base, valid_bytes = segment.size(), ?stop, removed_empty_segments = later.len(), "truncated log at first invalid batch");
                     segments.insert(base, segment);
-                    delete_segments(dir, later)?;
+                    delete_segments(fs.as_ref(), dir, later)?;
                     break;
                 }
                 seal_unless_last(segment, later.is_empty())?
@@ -196,10 +226,16 @@ fn log_path(dir: &Path, base: i64) -> PathBuf {
 }
 
 /// The segments among `bases` that hold at least one batch of their own.
-fn segments_with_data(dir: &Path, bases: &[i64], config: &LogConfig) -> Result<Vec<i64>> {
+fn segments_with_data(
+    fs: &dyn Backend,
+    dir: &Path,
+    bases: &[i64],
+    config: &LogConfig,
+) -> Result<Vec<i64>> {
     let mut found = Vec::new();
     for &base in bases {
-        if crate::scan::starts_with_batch(&log_path(dir, base), base, config.segment_bytes)? {
+        let path = log_path(dir, base);
+        if crate::scan::starts_with_batch(fs, &path, base, config.segment_bytes)? {
             found.push(base);
         }
     }
@@ -222,24 +258,18 @@ fn seal_unless_last(mut segment: Segment, last: bool) -> Result<Segment> {
     Ok(segment)
 }
 
-fn delete_segments(dir: &Path, bases: &[i64]) -> Result<()> {
+fn delete_segments(fs: &dyn Backend, dir: &Path, bases: &[i64]) -> Result<()> {
     if bases.is_empty() {
         return Ok(());
     }
     for &base in bases {
-        for path in crate::segment::paths(dir, base) {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
-            }
-        }
+        crate::segment::remove_files(fs, crate::segment::paths(dir, base))?;
     }
-    checkpoint::sync_dir(dir)
+    checkpoint::sync_dir(fs, dir)
 }
 
-fn read_checkpoint(dir: &Path, name: &str) -> Option<i64> {
-    match checkpoint::read_offset(dir, name) {
+fn read_checkpoint(fs: &dyn Backend, dir: &Path, name: &str) -> Option<i64> {
+    match checkpoint::read_offset(fs, dir, name) {
         Ok(value) => value,
         Err(error) => {
             warn!(dir = %dir.display(), file = name, %error, "ignoring unreadable checkpoint");
@@ -249,11 +279,9 @@ fn read_checkpoint(dir: &Path, name: &str) -> Option<i64> {
 }
 
 /// Base offsets of the `.log` files in `dir`, sorted.
-fn list_segments(dir: &Path) -> Result<Vec<i64>> {
+fn list_segments(fs: &dyn Backend, dir: &Path) -> Result<Vec<i64>> {
     let mut bases = Vec::new();
-    for entry in fs::read_dir(dir).ctx(IoOp::ListDir, dir)? {
-        let entry = entry.ctx(IoOp::ListDir, dir)?;
-        let name = entry.file_name();
+    for name in fs.list_dir(dir).ctx(IoOp::ListDir, dir)? {
         // Not a `.log`: indexes, checkpoints, spares (`spare-<n>.spare`).
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".log")) else {
             continue;
@@ -269,17 +297,26 @@ fn list_segments(dir: &Path) -> Result<Vec<i64>> {
 
 /// Removes half-written checkpoint temp files, indexes whose log is gone, and (when recycling is
 /// off) spare segment files.
-fn remove_leftovers(dir: &Path, spares: bool) -> Result<()> {
-    for entry in fs::read_dir(dir).ctx(IoOp::ListDir, dir)? {
-        let entry = entry.ctx(IoOp::ListDir, dir)?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let orphan_index = ["index", "timeindex"].iter().any(|ext| {
-            name.strip_suffix(&format!(".{ext}"))
-                .is_some_and(|stem| !dir.join(format!("{stem}.log")).exists())
-        });
+fn remove_leftovers(fs: &dyn Backend, dir: &Path, spares: bool) -> Result<()> {
+    let names = fs.list_dir(dir).ctx(IoOp::ListDir, dir)?;
+    for name in names {
+        let path = dir.join(&name);
+        let name = name.to_string_lossy().into_owned();
+        let log_missing = |stem: &str| {
+            let log = dir.join(format!("{stem}.log"));
+            fs.exists(&log)
+                .ctx(IoOp::ListDir, &log)
+                .map(|exists| !exists)
+        };
+        let orphan_index = match ["index", "timeindex"]
+            .iter()
+            .find_map(|ext| name.strip_suffix(&format!(".{ext}")))
+        {
+            Some(stem) => log_missing(stem)?,
+            None => false,
+        };
         if name.ends_with(".tmp") || orphan_index || (spares && crate::spare::is_spare(&name)) {
-            fs::remove_file(&path).ctx(IoOp::Delete, &path)?;
+            fs.remove_file(&path).ctx(IoOp::Delete, &path)?;
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! Retention and deleting a log.
+//! Retention, closing and deleting a log.
 
 use std::sync::atomic::Ordering;
 
@@ -22,7 +22,9 @@ impl PartitionLog {
     /// milliseconds since the epoch) no longer keeps, and advances the log start offset.
     /// Spare segment files (see `spare`) that no roll has taken for a while are deleted too.
     pub fn apply_retention(&self, now_ms: i64) -> Result<RetentionOutcome> {
-        if self.config.recycle_segments && crate::spare::expire(&self.dir, now_ms) > 0 {
+        if self.config.recycle_segments
+            && crate::spare::expire(self.fs.as_ref(), &self.dir, now_ms) > 0
+        {
             info!(dir = %self.dir.display(), "deleted spare segment files no roll took");
         }
         let removed = {
@@ -66,7 +68,7 @@ impl PartitionLog {
         };
         let log_start_offset = self.log_start_offset();
         // Persist the new start before deleting, so a crash cannot resurrect an older start.
-        checkpoint::write_offset(&self.dir, LOG_START, log_start_offset)?;
+        checkpoint::write_offset(self.fs.as_ref(), &self.dir, LOG_START, log_start_offset)?;
         let deleted_segments = removed.len();
         let deleted_bytes = removed.iter().map(|s| s.size()).sum();
         let mut recycled = 0;
@@ -74,11 +76,11 @@ impl PartitionLog {
             let slot = self
                 .config
                 .recycle_segments
-                .then(|| crate::spare::free_slot(&self.dir))
+                .then(|| crate::spare::free_slot(self.fs.as_ref(), &self.dir))
                 .flatten();
             recycled += usize::from(segment.recycle_or_delete(slot.as_deref())?);
         }
-        checkpoint::sync_dir(&self.dir)?;
+        checkpoint::sync_dir(self.fs.as_ref(), &self.dir)?;
         info!(dir = %self.dir.display(), deleted_segments, deleted_bytes, recycled, log_start_offset, "retention deleted segments");
         Ok(RetentionOutcome {
             deleted_segments,
@@ -89,12 +91,12 @@ impl PartitionLog {
 
     /// Closes the log and removes its directory (topic deletion).
     pub fn delete(self) -> Result<()> {
-        let dir = self.dir.clone();
+        let (dir, fs) = (self.dir.clone(), self.fs.clone());
         {
             let mut state = self.write_state();
             state.closed = true;
         }
         drop(self);
-        std::fs::remove_dir_all(&dir).ctx(IoOp::Delete, &dir)
+        fs.remove_dir_all(&dir).ctx(IoOp::Delete, &dir)
     }
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use crate::backend::{Backend, FileHandle};
 use crate::config::LogConfig;
 use crate::error::{IoContext, IoOp, Result};
 use crate::index::{IndexFile, OffsetIndex, TimeIndex};
@@ -18,14 +19,16 @@ impl Segment {
     /// after the last index entry are validated; `Ok(None)` means the segment needs a full
     /// recovery scan.
     pub(crate) fn open_trusted(
+        fs: &Arc<dyn Backend>,
         dir: &Path,
         base_offset: i64,
         config: &LogConfig,
     ) -> Result<Option<Segment>> {
         let [log_path, index_path, time_path] = paths(dir, base_offset);
-        let file = open_log_file(&log_path)?;
-        let size = file.metadata().ctx(IoOp::Open, &log_path)?.len();
+        let file = open_log_file(fs.as_ref(), &log_path)?;
+        let size = file.size().ctx(IoOp::Open, &log_path)?;
         let Some(offset_file) = IndexFile::open_sealed(
+            fs,
             &index_path,
             <crate::index::OffsetEntry as crate::index::Entry>::SIZE,
         )?
@@ -33,6 +36,7 @@ impl Segment {
             return Ok(None);
         };
         let Some(time_file) = IndexFile::open_sealed(
+            fs,
             &time_path,
             <crate::index::TimeEntry as crate::index::Entry>::SIZE,
         )?
@@ -43,8 +47,9 @@ impl Segment {
         let time_index = TimeIndex::new(base_offset, time_file);
         let mut segment = Segment {
             base_offset,
+            fs: fs.clone(),
             log_path,
-            file: Arc::new(file),
+            file,
             writer: None,
             size,
             next_offset: base_offset,
@@ -73,7 +78,7 @@ impl Segment {
             return Ok(None);
         }
         let outcome = crate::scan::scan(
-            &segment.file,
+            segment.file.as_ref(),
             &segment.log_path,
             start,
             size,
@@ -95,32 +100,35 @@ impl Segment {
     /// tail of zeros is cut in any case). Returns the segment and why its valid part ends
     /// before the file does, if it does for a reason other than zeros.
     pub(crate) fn recover(
+        fs: &Arc<dyn Backend>,
         dir: &Path,
         base_offset: i64,
         config: &LogConfig,
         may_cut: bool,
     ) -> Result<(Segment, Option<crate::scan::ScanStop>)> {
         let [log_path, index_path, time_path] = paths(dir, base_offset);
-        let file = open_log_file(&log_path)?;
-        let file_len = file.metadata().ctx(IoOp::Open, &log_path)?.len();
+        let file = open_log_file(fs.as_ref(), &log_path)?;
+        let file_len = file.size().ctx(IoOp::Open, &log_path)?;
+        let max_index = config.max_index_bytes;
         let mut segment = Segment {
             base_offset,
+            fs: fs.clone(),
             log_path,
-            file: Arc::new(file),
+            file,
             writer: None,
             size: 0,
             next_offset: base_offset,
             max_timestamp: -1,
             opened_at: Instant::now(),
             bytes_since_index: 0,
-            offset_index: OffsetIndex::create(&index_path, base_offset, config.max_index_bytes)?,
-            time_index: TimeIndex::create(&time_path, base_offset, config.max_index_bytes)?,
+            offset_index: OffsetIndex::create(fs, &index_path, base_offset, max_index)?,
+            time_index: TimeIndex::create(fs, &time_path, base_offset, max_index)?,
             indexes_ok: OnceLock::from(true),
         };
         let file = segment.file.clone();
         let path = segment.log_path.clone();
         let outcome = crate::scan::scan(
-            &file,
+            file.as_ref(),
             &path,
             0,
             file_len,
@@ -135,7 +143,7 @@ impl Segment {
             Some(crate::scan::ScanStop::OffsetGap { found, .. }) if found < base_offset => None,
             Some(_)
                 if zeros_from(
-                    &segment.file,
+                    segment.file.as_ref(),
                     &segment.log_path,
                     outcome.valid_end,
                     file_len,
@@ -165,6 +173,7 @@ impl Segment {
     ) -> Result<Segment> {
         let Segment {
             base_offset,
+            fs,
             log_path,
             file,
             size,
@@ -176,8 +185,8 @@ impl Segment {
             indexes_ok,
             ..
         } = self;
-        let offset_index = offset_index.into_writable(config.max_index_bytes)?;
-        let time_index = time_index.into_writable(config.max_index_bytes)?;
+        let offset_index = offset_index.into_writable(&fs, config.max_index_bytes)?;
+        let time_index = time_index.into_writable(&fs, config.max_index_bytes)?;
         let checked = indexes_ok.get().copied().unwrap_or_else(|| {
             matches!((&offset_index, &time_index), (Some(o), Some(t)) if indexes_consistent(o, t, base_offset, next_offset, size, max_timestamp))
         });
@@ -186,7 +195,7 @@ impl Segment {
             // Indexes that disagree with the log, or were written under a larger
             // `max_index_bytes`: rebuild them.
             let dir = log_path.parent().unwrap_or(Path::new("."));
-            let (segment, _) = Segment::recover(dir, base_offset, config, true)?;
+            let (segment, _) = Segment::recover(&fs, dir, base_offset, config, true)?;
             return segment.activate(config, factory);
         };
         let bytes_since_index = size - offset_index.last().map_or(0, |e| e.position);
@@ -201,6 +210,7 @@ impl Segment {
             .ctx(IoOp::Preallocate, &log_path)?;
         Ok(Segment {
             base_offset,
+            fs,
             log_path,
             file,
             writer: Some(writer),
@@ -218,19 +228,12 @@ impl Segment {
 
 /// Whether `file[from..end)` holds only zeros. Holes are skipped with `SEEK_DATA`, so a sparse
 /// tail of a large segment costs a few system calls, not a read of every byte.
-fn zeros_from(file: &std::fs::File, path: &Path, from: u64, end: u64) -> Result<bool> {
-    use nix::unistd::{Whence, lseek};
-    use std::os::unix::fs::FileExt;
+fn zeros_from(file: &dyn FileHandle, path: &Path, from: u64, end: u64) -> Result<bool> {
     let mut buf = vec![0u8; 1 << 20];
     let mut pos = from;
     while pos < end {
-        let offset = i64::try_from(pos).map_err(|e| {
-            crate::error::StorageError::io(IoOp::Read, path, std::io::Error::other(e))
-        })?;
-        let data = match lseek(file, offset, Whence::SeekData) {
-            Ok(data) => data as u64,
-            Err(nix::errno::Errno::ENXIO) => return Ok(true), // only holes remain
-            Err(e) => return Err(crate::error::StorageError::io(IoOp::Read, path, e.into())),
+        let Some(data) = file.next_data(pos).ctx(IoOp::Read, path)? else {
+            return Ok(true); // only holes remain
         };
         if data >= end {
             return Ok(true);

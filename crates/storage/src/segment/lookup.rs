@@ -1,8 +1,6 @@
 //! Finding batches in a segment: by offset, by position limit, by timestamp. Index entries are
 //! hints that are verified against the log before use.
 
-use std::os::unix::fs::FileExt;
-
 use sluice_record::{BATCH_HEADER_LEN, BatchHeader, LOG_OVERHEAD, batch_total_size};
 
 use super::Segment;

@@ -5,8 +5,7 @@
 //! active. All mutation happens under the log's write lock; reads use positioned reads on the
 //! shared file handle, never the writer's mapping.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -14,6 +13,7 @@ use std::time::{Duration, Instant};
 use sluice_record::BatchHeader;
 
 use crate::Durability;
+use crate::backend::{Backend, FileHandle};
 use crate::config::LogConfig;
 use crate::error::{IoContext, IoOp, Result, StorageError};
 use crate::index::{OffsetIndex, TimeIndex};
@@ -41,8 +41,10 @@ pub(crate) fn paths(dir: &Path, base_offset: i64) -> [PathBuf; 3] {
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub base_offset: i64,
+    /// The backend every file operation of the segment goes through (the log's).
+    fs: Arc<dyn Backend>,
     log_path: PathBuf,
-    file: Arc<File>,
+    file: Arc<dyn FileHandle>,
     /// `Some` while the segment is active.
     writer: Option<Box<dyn SegmentWriter>>,
     /// Bytes of whole, valid batches: the committed end readers may see.
@@ -72,20 +74,22 @@ impl Segment {
     /// A failure (a full disk) removes whatever files it created, so nothing is left for a later
     /// roll at another offset to collide with, nor for recovery to mistake for part of the log.
     pub(crate) fn create(
+        fs: &Arc<dyn Backend>,
         dir: &Path,
         base_offset: i64,
         config: &LogConfig,
         factory: &dyn WriterFactory,
         spare: Option<&Path>,
     ) -> Result<Segment> {
-        Self::create_files(dir, base_offset, config, factory, spare).inspect_err(|_| {
-            if let Err(error) = remove_files(paths(dir, base_offset)) {
+        Self::create_files(fs, dir, base_offset, config, factory, spare).inspect_err(|_| {
+            if let Err(error) = remove_files(fs.as_ref(), paths(dir, base_offset)) {
                 tracing::warn!(dir = %dir.display(), base_offset, error = %error, "cannot remove the files of a segment that failed to start");
             }
         })
     }
 
     fn create_files(
+        fs: &Arc<dyn Backend>,
         dir: &Path,
         base_offset: i64,
         config: &LogConfig,
@@ -93,30 +97,31 @@ impl Segment {
         spare: Option<&Path>,
     ) -> Result<Segment> {
         let [log_path, index_path, time_path] = paths(dir, base_offset);
-        let recycled = spare.is_some_and(|spare| match std::fs::rename(spare, &log_path) {
+        let recycled = spare.is_some_and(|spare| match fs.rename(spare, &log_path) {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(spare = %spare.display(), %error, "cannot recycle a spare segment file; creating a new one");
                 false
             }
         });
-        if recycled {
-            // The new name must be durable before the segment holds flushed data: syncing the
-            // data of an overwritten, already allocated file need not commit the rename.
-            crate::checkpoint::sync_dir(dir)?;
-        }
-        let file = open_log_file(&log_path)?;
+        let file = open_log_file(fs.as_ref(), &log_path)?;
         if !recycled {
             file.set_len(0).ctx(IoOp::Truncate, &log_path)?;
         }
-        let offset_index = OffsetIndex::create(&index_path, base_offset, config.max_index_bytes)?;
-        let time_index = TimeIndex::create(&time_path, base_offset, config.max_index_bytes)?;
-        let file = Arc::new(file);
+        let max_index = config.max_index_bytes;
+        let offset_index = OffsetIndex::create(fs, &index_path, base_offset, max_index)?;
+        let time_index = TimeIndex::create(fs, &time_path, base_offset, max_index)?;
         let writer = factory
             .open(file.clone(), &log_path, 0, config.segment_bytes)
             .ctx(IoOp::Preallocate, &log_path)?;
+        // The new names (or a spare's rename) must be durable before the segment holds flushed
+        // data: syncing a file's data does not commit its directory entry. The roll's recovery
+        // point checkpoint syncs the directory too, but it may fail and only warn, which once
+        // let a power loss take every batch flushed into the new segment.
+        crate::checkpoint::sync_dir(fs.as_ref(), dir)?;
         Ok(Segment {
             base_offset,
+            fs: fs.clone(),
             log_path,
             file,
             writer: Some(writer),
@@ -174,8 +179,15 @@ impl Segment {
         };
         let base = self.next_offset.to_be_bytes();
         let rest = batch.get(8..).unwrap_or_default();
+        // The base offset goes in last. In a recycled file (see `spare`) the bytes being
+        // overwritten may be an older batch at this very position, whole and with a valid CRC,
+        // which does not cover the base offset: had the base offset landed first, a crash
+        // before the rest (between the two writes, or a kill during the copy) would leave that
+        // old batch under a live offset, and recovery would take it for data. Written last, a
+        // torn batch still has the old base offset, below this segment's, where recovery stops.
         writer
-            .write(self.size, &[&base, rest])
+            .write(self.size + base.len() as u64, &[rest])
+            .and_then(|()| writer.write(self.size, &[&base]))
             .ctx(IoOp::Write, &self.log_path)?;
         let header = BatchHeader {
             base_offset: self.next_offset,
@@ -256,8 +268,9 @@ impl Segment {
         self.max_timestamp
     }
 
+    /// The real file, for slices that `sendfile` sends.
     pub(crate) fn file(&self) -> &Arc<File> {
-        &self.file
+        self.file.file()
     }
 
     pub(crate) fn log_path(&self) -> &Path {
@@ -281,15 +294,19 @@ impl Segment {
             self.delete_files()?;
             return Ok(false);
         };
-        if Arc::strong_count(&self.file) != 1 || self.writer.is_some() {
+        // A slice being sent holds the real file, and nothing else does (see
+        // `FileHandle::file`). Clones of the handle do not count: the prefault thread may hold
+        // one for a moment, and must not decide whether a file is recycled.
+        if Arc::strong_count(self.file()) != 1 || self.writer.is_some() {
             self.delete_files()?;
             return Ok(false);
         }
         let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
         let [log_path, indexes @ ..] = paths(&dir, self.base_offset);
+        let fs = self.fs.clone();
         drop(self);
-        std::fs::rename(&log_path, slot).ctx(IoOp::Delete, &log_path)?;
-        remove_files(indexes)?;
+        fs.rename(&log_path, slot).ctx(IoOp::Delete, &log_path)?;
+        remove_files(fs.as_ref(), indexes)?;
         Ok(true)
     }
 
@@ -298,15 +315,19 @@ impl Segment {
     pub(crate) fn delete_files(self) -> Result<()> {
         let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
         let files = paths(&dir, self.base_offset);
+        let fs = self.fs.clone();
         drop(self);
-        remove_files(files)
+        remove_files(fs.as_ref(), files)
     }
 }
 
 /// Removes `files`; one already gone counts as removed.
-fn remove_files(files: impl IntoIterator<Item = PathBuf>) -> Result<()> {
+pub(crate) fn remove_files(
+    fs: &dyn Backend,
+    files: impl IntoIterator<Item = PathBuf>,
+) -> Result<()> {
     for path in files {
-        match std::fs::remove_file(&path) {
+        match fs.remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(StorageError::io(IoOp::Delete, path, e)),
@@ -315,12 +336,6 @@ fn remove_files(files: impl IntoIterator<Item = PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn open_log_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .ctx(IoOp::Open, path)
+fn open_log_file(fs: &dyn Backend, path: &Path) -> Result<Arc<dyn FileHandle>> {
+    fs.open(path).ctx(IoOp::Open, path)
 }

@@ -1,19 +1,18 @@
 //! The `pwrite` writer: the baseline the mmap writer is measured against, and the fallback.
 
-use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use super::{RangeSync, SegmentWriter};
+use crate::backend::FileHandle;
 
 #[derive(Debug)]
 pub struct FileWriter {
-    file: Arc<File>,
+    file: Arc<dyn FileHandle>,
 }
 
 impl FileWriter {
-    pub fn new(file: Arc<File>) -> Self {
+    pub fn new(file: Arc<dyn FileHandle>) -> Self {
         FileWriter { file }
     }
 }
@@ -39,7 +38,7 @@ impl SegmentWriter for FileWriter {
     }
 
     fn seal_unsynced(self: Box<Self>, len: u64) -> io::Result<()> {
-        if self.file.metadata()?.len() != len {
+        if self.file.size()? != len {
             self.file.set_len(len)?;
         }
         Ok(())
@@ -47,7 +46,7 @@ impl SegmentWriter for FileWriter {
 }
 
 #[derive(Debug)]
-struct FileSync(Arc<File>);
+struct FileSync(Arc<dyn FileHandle>);
 
 impl RangeSync for FileSync {
     fn sync(&self, _start: u64, _end: u64) -> io::Result<()> {

@@ -11,20 +11,18 @@
 //! Pages written here and pages `sendfile` reads are the same page-cache pages, so readers of the
 //! file see appended bytes without any extra step.
 
-use std::fs::File;
 use std::io;
 use std::sync::Arc;
 
-use memmap2::{MmapOptions, MmapRaw};
-
 use super::prefault::Prefetch;
 use super::{RangeSync, SegmentWriter};
+use crate::backend::{FileHandle, MapMut};
 
 #[derive(Debug)]
 pub struct MmapWriter {
-    file: Arc<File>,
+    file: Arc<dyn FileHandle>,
     /// Shared with [`MmapSync`] handles so a flush can `msync` while the writer keeps copying.
-    map: Arc<MmapRaw>,
+    map: Arc<dyn MapMut>,
     capacity: u64,
     /// Keeps pages ahead of the write position faulted in, off the append path.
     prefetch: Prefetch,
@@ -34,8 +32,8 @@ impl MmapWriter {
     /// Preallocates `file` to `capacity` bytes (keeping its current content) and maps it; the
     /// first write lands at `position`, which may lie below the file's length when the file is
     /// a recycled segment (its pages are then overwritten in place).
-    pub fn open(file: Arc<File>, position: u64, capacity: u64) -> io::Result<Self> {
-        let len = file.metadata()?.len();
+    pub fn open(file: Arc<dyn FileHandle>, position: u64, capacity: u64) -> io::Result<Self> {
+        let len = file.size()?;
         if position > len {
             return Err(io::Error::other(format!(
                 "writer position {position} is past the end of the file ({len} bytes)"
@@ -45,17 +43,20 @@ impl MmapWriter {
             file.set_len(capacity)?;
         }
         let capacity = capacity.max(len);
-        let map_len = usize::try_from(capacity).map_err(io::Error::other)?;
-        let map = Arc::new(MmapOptions::new().len(map_len).map_raw(&*file)?);
-        let prefetch = if populate_supported(&map, position, capacity)? {
+        let map = file.map_mut(capacity)?;
+        if (map.raw().len() as u64) < capacity {
+            return Err(io::Error::other(format!(
+                "the backend mapped {} bytes of a {capacity}-byte segment",
+                map.raw().len()
+            )));
+        }
+        let prefetch = if populate_supported(map.as_ref(), position, capacity)? {
             Prefetch::new(map.clone(), file.clone(), position, capacity)
         } else {
             // Old kernel: back every page with fallocate instead, so plain stores cannot fault
             // on a full disk.
-            let offset = i64::try_from(position).map_err(io::Error::other)?;
-            let extra = i64::try_from(capacity - position).map_err(io::Error::other)?;
-            if extra > 0 {
-                nix::fcntl::posix_fallocate(&*file, offset, extra).map_err(io::Error::from)?;
+            if capacity > position {
+                file.allocate(position, capacity - position)?;
             }
             Prefetch::disabled(map.clone(), file.clone(), capacity)
         };
@@ -86,7 +87,8 @@ impl SegmentWriter for MmapWriter {
         self.prefetch.ensure(end)?;
         let mut at = position as usize;
         for part in parts {
-            // SAFETY: `at + part.len() <= end <= capacity`, the mapping's length, so the
+            // SAFETY: `at + part.len() <= end <= capacity`, at most the mapping's length (checked
+            // in `open`), so the
             // destination lies inside the mapping, which stays alive while `self.map` does. The
             // file is `capacity` long and `prefetch.ensure(end)` above populated every page up to
             // `end`, so the store cannot fault on an unbacked page (no SIGBUS on a full disk).
@@ -96,7 +98,7 @@ impl SegmentWriter for MmapWriter {
             unsafe {
                 std::ptr::copy_nonoverlapping(
                     part.as_ptr(),
-                    self.map.as_mut_ptr().add(at),
+                    self.map.raw().as_mut_ptr().add(at),
                     part.len(),
                 );
             }
@@ -136,7 +138,7 @@ impl SegmentWriter for MmapWriter {
 /// Whether the kernel knows `MADV_POPULATE_WRITE`, asked once per process by populating the
 /// page at `position` (the first one the writer will touch): probing every segment would cost a
 /// page allocation per partition at start. A full disk during the probe is an error here.
-fn populate_supported(map: &MmapRaw, position: u64, capacity: u64) -> io::Result<bool> {
+fn populate_supported(map: &dyn MapMut, position: u64, capacity: u64) -> io::Result<bool> {
     static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if let Some(&known) = SUPPORTED.get() {
         return Ok(known);
@@ -146,7 +148,7 @@ fn populate_supported(map: &MmapRaw, position: u64, capacity: u64) -> io::Result
     }
     let len = usize::try_from((capacity - position).min(4096)).map_err(io::Error::other)?;
     let from = usize::try_from(position).map_err(io::Error::other)?;
-    let supported = match map.advise_range(memmap2::Advice::PopulateWrite, from, len) {
+    let supported = match map.populate(from, len) {
         Ok(()) => true,
         Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => false,
         Err(e) if e.raw_os_error() == Some(nix::libc::EFAULT) => {
@@ -158,7 +160,7 @@ fn populate_supported(map: &MmapRaw, position: u64, capacity: u64) -> io::Result
 }
 
 #[derive(Debug)]
-struct MmapSync(Arc<MmapRaw>);
+struct MmapSync(Arc<dyn MapMut>);
 
 impl RangeSync for MmapSync {
     fn sync(&self, start: u64, end: u64) -> io::Result<()> {
@@ -167,6 +169,6 @@ impl RangeSync for MmapSync {
         }
         let start = usize::try_from(start).map_err(io::Error::other)?;
         let len = usize::try_from(end).map_err(io::Error::other)? - start;
-        self.0.flush_range(start, len)
+        self.0.flush(start, len)
     }
 }

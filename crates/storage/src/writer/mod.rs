@@ -9,7 +9,6 @@ mod mmap;
 mod prefault;
 
 use std::fmt::Debug;
-use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use std::sync::Arc;
 pub use file::FileWriter;
 pub use mmap::MmapWriter;
 
+use crate::backend::FileHandle;
 use crate::config::WriteMode;
 
 /// Writes into one segment's `.log` file. Exactly one writer exists per active segment and only
@@ -47,14 +47,15 @@ pub trait RangeSync: Send + Sync + Debug {
     fn sync(&self, start: u64, end: u64) -> io::Result<()>;
 }
 
-/// Opens a writer over a segment file. The log calls it when a segment becomes active (created
+/// Opens a writer over a segment file (a handle of the log's [`crate::backend::Backend`], so
+/// every operation of the writer goes through the backend too). The log calls it when a segment becomes active (created
 /// or reopened); the first write will land at `position` (the end of the data: 0 for a new
 /// segment, even when its file is a recycled one still holding an older segment's bytes), and
 /// `capacity` is the size the segment may grow to.
 pub trait WriterFactory: Send + Sync + Debug {
     fn open(
         &self,
-        file: Arc<File>,
+        file: Arc<dyn FileHandle>,
         path: &Path,
         position: u64,
         capacity: u64,
@@ -68,7 +69,7 @@ pub struct DefaultWriterFactory(pub WriteMode);
 impl WriterFactory for DefaultWriterFactory {
     fn open(
         &self,
-        file: Arc<File>,
+        file: Arc<dyn FileHandle>,
         _path: &Path,
         position: u64,
         capacity: u64,

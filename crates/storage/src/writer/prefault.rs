@@ -13,14 +13,12 @@
 //! wrong. A populated page past the data is a dirty page of zeros (or, in a recycled file, of
 //! older batches): recovery stops at either, and sealing cuts the file there.
 
-use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use memmap2::{Advice, MmapRaw};
-use nix::fcntl::FallocateFlags;
+use crate::backend::{FileHandle, MapMut};
 
 /// The most a segment is populated ahead of its write position.
 pub(super) const MAX_AHEAD: u64 = 32 << 20;
@@ -32,12 +30,13 @@ const CHUNK: usize = 4 << 20;
 /// so rounding down to it never skips a page.
 const PAGE: u64 = 4096;
 
-/// A request to populate `[from, to)` of a mapping. It holds its segment weakly: a job still
-/// queued behind others must not keep a deleted segment's mapping, and so its disk space,
-/// alive after the writer is gone.
+/// A request to populate `[from, to)` of a mapping.
 struct Job {
-    map: Weak<MmapRaw>,
-    file: Weak<File>,
+    /// Weak, so a job still queued when its segment is sealed keeps neither the mapping nor the
+    /// file alive: retention recycles a segment's file only when nothing else holds it, and a
+    /// queued job must not make that depend on the worker's timing.
+    map: Weak<dyn MapMut>,
+    file: Weak<dyn FileHandle>,
     from: usize,
     to: usize,
     /// Raised to the end of each populated chunk, so the writer knows what it may touch.
@@ -78,8 +77,8 @@ fn run(job: &Job) {
             return; // the writer is gone
         };
         let len = CHUNK.min(job.to - at);
-        allocate_blocks(&file, at, len);
-        if let Err(error) = map.advise_range(Advice::PopulateWrite, at, len) {
+        allocate_blocks(file.as_ref(), at, len);
+        if let Err(error) = map.populate(at, len) {
             // Harmless: the writer faults these pages itself.
             tracing::debug!(%error, from = at, len, "prefaulting a segment mapping failed");
             return;
@@ -106,24 +105,19 @@ fn run(job: &Job) {
 /// and on tmpfs (where fallocate allocates memory) the cost stays bounded by the window. A
 /// failure (a full disk, a file system without fallocate) changes nothing: the populate that
 /// follows, or the writer's own `ensure`, reports what matters.
-fn allocate_blocks(file: &File, at: usize, len: usize) {
-    let (Ok(offset), Ok(len)) = (i64::try_from(at), i64::try_from(len)) else {
-        return;
-    };
-    // KEEP_SIZE: the segment may have been sealed (cut to its data) since the job was queued;
-    // allocating must never make it longer again.
-    if let Err(error) =
-        nix::fcntl::fallocate(file, FallocateFlags::FALLOC_FL_KEEP_SIZE, offset, len)
-    {
-        tracing::debug!(%error, offset, len, "allocating blocks ahead of a segment writer failed");
+fn allocate_blocks(file: &dyn FileHandle, at: usize, len: usize) {
+    // KEEP_SIZE (`allocate_ahead`): the segment may have been sealed (cut to its data) since
+    // the job was queued; allocating must never make it longer again.
+    if let Err(error) = file.allocate_ahead(at as u64, len as u64) {
+        tracing::debug!(%error, offset = at, len, "allocating blocks ahead of a segment writer failed");
     }
 }
 
 /// Per-writer state: how far population has been requested.
 #[derive(Debug)]
 pub(super) struct Prefetch {
-    map: Arc<MmapRaw>,
-    file: Arc<File>,
+    map: Arc<dyn MapMut>,
+    file: Arc<dyn FileHandle>,
     capacity: u64,
     /// Where this writer started: the window grows with the bytes written since.
     start: u64,
@@ -139,8 +133,8 @@ pub(super) struct Prefetch {
 
 impl Prefetch {
     pub(super) fn new(
-        map: Arc<MmapRaw>,
-        file: Arc<File>,
+        map: Arc<dyn MapMut>,
+        file: Arc<dyn FileHandle>,
         position: u64,
         capacity: u64,
     ) -> Prefetch {
@@ -160,7 +154,11 @@ impl Prefetch {
     }
 
     /// No population at all (see `enabled`).
-    pub(super) fn disabled(map: Arc<MmapRaw>, file: Arc<File>, capacity: u64) -> Prefetch {
+    pub(super) fn disabled(
+        map: Arc<dyn MapMut>,
+        file: Arc<dyn FileHandle>,
+        capacity: u64,
+    ) -> Prefetch {
         Prefetch {
             map,
             file,
@@ -216,7 +214,7 @@ impl Prefetch {
         let len = usize::try_from(end - populated).map_err(io::Error::other)?;
         let from = usize::try_from(populated).map_err(io::Error::other)?;
         self.map
-            .advise_range(Advice::PopulateWrite, from, len)
+            .populate(from, len)
             .map_err(explain_populate_error)?;
         self.populated.fetch_max(end, Ordering::Release);
         Ok(())

@@ -84,3 +84,15 @@ pub fn records(log: &PartitionLog) -> Vec<(i64, Vec<u8>)> {
     }
     out
 }
+
+/// A temporary directory on tmpfs when there is one: for tests whose durability is simulated
+/// (or does not matter), where a real disk's bookkeeping for hundreds of short-lived logs would
+/// be most of the time.
+pub fn scratch() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    let dir = match shm.is_dir() {
+        true => tempfile::tempdir_in(shm).or_else(|_| tempfile::tempdir()),
+        false => tempfile::tempdir(),
+    };
+    dir.expect("temporary directory")
+}
