@@ -356,7 +356,10 @@ impl Backend for CrashBackend {
             return Ok(());
         };
         state.durable_cache = None;
-        let under = |path: &Path| path.starts_with(dir);
+        // `syncfs` covers the whole file system, and the simulated one is everything under the
+        // root, not only `dir`.
+        let root = self.root.clone();
+        let under = |path: &Path| path.starts_with(&root);
         let live: Vec<(PathBuf, Node)> = state
             .live
             .iter()

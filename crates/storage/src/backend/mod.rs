@@ -46,8 +46,8 @@ pub trait Backend: Send + Sync + Debug {
     fn remove_dir_all(&self, dir: &Path) -> io::Result<()>;
     /// Makes the creations, renames and removals of entries of `dir` durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
-    /// Makes everything under `dir` durable, contents and names (`syncfs` of its file system):
-    /// one call instead of a sync per file, for closing many logs at once.
+    /// Makes everything on the file system holding `dir` durable, contents and names
+    /// (`syncfs`): one call instead of a sync per file, for closing many logs at once.
     fn sync_file_system(&self, dir: &Path) -> io::Result<()>;
     /// When the file's inode last changed (a rename sets it), in milliseconds since the epoch.
     fn changed_ms(&self, path: &Path) -> io::Result<i64>;
