@@ -25,8 +25,7 @@ pub struct BrokerState {
 impl BrokerState {
     /// Deletes a topic, its data and every group's committed offsets for it (blocking).
     pub fn delete_topic(&self, name: &str) -> Result<(), crate::errors::ApiError> {
-        self.topics.delete(name)?;
-        self.offsets.forget_topic(name)?;
-        Ok(())
+        self.topics
+            .delete(name, || self.offsets.forget_topic(name).map(|_| ()))
     }
 }

@@ -232,7 +232,11 @@ impl Topics {
         let mut found = Vec::new();
         for dir in read_dir(&root)? {
             let meta_path = dir.join("topic.json");
-            if !meta_path.exists() {
+            // An error telling (EIO) is not "no topic.json": it must not delete the topic.
+            if !meta_path
+                .try_exists()
+                .map_err(|e| BrokerError::io(&meta_path, e))?
+            {
                 warn!(dir = %dir.display(), "removing a topic directory without topic.json (interrupted creation)");
                 fs::remove_dir_all(&dir).map_err(|e| BrokerError::io(&dir, e))?;
                 continue;
@@ -418,8 +422,14 @@ impl Topics {
         Ok(topic)
     }
 
-    /// Deletes a topic and its data.
-    pub fn delete(&self, name: &str) -> Result<(), ApiError> {
+    /// Deletes a topic and its data; `forget` runs once the deletion is durable and before the
+    /// name is free again (so a topic recreated under the name cannot have its state, such as
+    /// committed offsets, forgotten by mistake).
+    pub fn delete(
+        &self,
+        name: &str,
+        forget: impl FnOnce() -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
         let (topic, _reserved) = {
             let mut busy = self.lock_admin();
             if busy.contains_key(name) {
@@ -447,12 +457,17 @@ impl Topics {
         let doomed = self.trash.join(format!("{nanos:032x}-{sequence}"));
         let result = fs::rename(&dir, &doomed)
             .map_err(|e| BrokerError::io(&dir, e))
-            .and_then(|()| sync_dir(&self.root))
-            .and_then(|()| fs::remove_dir_all(&doomed).map_err(|e| BrokerError::io(&doomed, e)));
+            .and_then(|()| sync_dir(&self.root));
         if let Err(error) = result {
             warn!(topic = name, error = %error_chain(&error), "removing topic files failed");
             return Err(broker_error_to_api(&error));
         }
+        // The topic is gone for good once its directory is in the trash (a restart empties the
+        // trash), so a failure to remove the files now only delays freeing their space.
+        if let Err(error) = fs::remove_dir_all(&doomed) {
+            warn!(topic = name, %error, path = %doomed.display(), "cannot remove a deleted topic's files; the next start removes them");
+        }
+        forget()?;
         info!(topic = name, "topic deleted");
         Ok(())
     }
@@ -472,8 +487,10 @@ impl Topics {
             }
         });
         // One sync per file system the partitions live on (a partition directory may be a
-        // mount of its own).
-        let file_systems = one_per_file_system(&partitions);
+        // mount of its own). A partition whose file system cannot be told is not synced this
+        // way, so it is not marked clean either: the next start recovers it.
+        let devices = devices(&partitions);
+        let file_systems = one_per_device(&partitions, &devices);
         let sync_all = || {
             file_systems
                 .iter()
@@ -484,7 +501,13 @@ impl Topics {
             warn!(error = %error_chain(&error), "syncing the data directory failed; no partition is marked clean");
             return;
         }
-        crate::parallel::map(&partitions, crate::parallel::IO_THREADS, |partition| {
+        let known: Vec<Arc<Partition>> = partitions
+            .iter()
+            .zip(&devices)
+            .filter(|(_, dev)| dev.is_some())
+            .map(|(p, _)| p.clone())
+            .collect();
+        crate::parallel::map(&known, crate::parallel::IO_THREADS, |partition| {
             if let Err(error) = partition.log.commit_close() {
                 failed(partition, &error);
             }
@@ -508,13 +531,26 @@ impl Topics {
     }
 }
 
-/// The first of `partitions` on each file system (by the device number of its directory).
-fn one_per_file_system(partitions: &[Arc<Partition>]) -> Vec<&Arc<Partition>> {
+/// The device (file system) each partition's directory is on; `None` when it cannot be told.
+fn devices(partitions: &[Arc<Partition>]) -> Vec<Option<u64>> {
     use std::os::unix::fs::MetadataExt;
+    partitions
+        .iter()
+        .map(|p| fs::metadata(p.log.dir()).ok().map(|meta| meta.dev()))
+        .collect()
+}
+
+/// The first partition on each device, to sync that file system through.
+fn one_per_device<'a>(
+    partitions: &'a [Arc<Partition>],
+    devices: &[Option<u64>],
+) -> Vec<&'a Arc<Partition>> {
     let mut seen = std::collections::HashSet::new();
     partitions
         .iter()
-        .filter(|p| fs::metadata(p.log.dir()).is_ok_and(|meta| seen.insert(meta.dev())))
+        .zip(devices)
+        .filter(|(_, dev)| dev.is_some_and(|dev| seen.insert(dev)))
+        .map(|(p, _)| p)
         .collect()
 }
 

@@ -483,3 +483,27 @@ fn a_roll_that_fails_on_a_full_disk_leaves_nothing_to_collide_with() {
         assert_acknowledged_readable(&log, &acknowledged);
     }
 }
+
+/// A seal that failed after dropping the writer leaves the last segment without one; retention
+/// must still keep it (it once deleted every segment, and the log then panicked on its next
+/// read for want of an active segment).
+#[test]
+fn retention_keeps_the_last_segment_after_a_failed_seal() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            retention_ms: Some(1),
+            ..small_config(mode)
+        };
+        let (log, faults) = faulty_log(dir.path(), config);
+        faults.fail_seal.store(true, Ordering::SeqCst);
+        let (acknowledged, error) = append_until_failure(&log, 21);
+        assert!(matches!(error, StorageError::Poisoned { .. }), "{error:?}");
+        let leo = log.log_end_offset();
+        let outcome = log.apply_retention(i64::MAX / 2).unwrap();
+        assert_eq!(outcome.deleted_segments, 0, "{mode:?}: the only segment is the last");
+        assert_eq!(log.segment_count(), 1);
+        assert_eq!(log.log_end_offset(), leo);
+        assert_acknowledged_readable(&log, &acknowledged);
+    }
+}

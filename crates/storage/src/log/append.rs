@@ -49,8 +49,10 @@ impl PartitionLog {
             let mut max_timestamp = -1;
             let mut written = Ok(());
             for (batch, header) in batches.iter().zip(&headers) {
+                // A flush may poison the log between two batches of one request.
                 written = self
-                    .roll_if_needed(&mut state, batch.len() as u64, header)
+                    .check_writable(&state)
+                    .and_then(|()| self.roll_if_needed(&mut state, batch.len() as u64, header))
                     .and_then(|()| {
                         state
                             .active_mut()
@@ -150,6 +152,15 @@ impl PartitionLog {
                 warn!(dir = %self.dir.display(), new_base = base, error = %cleanup, "cannot remove an unused new segment");
             }
             return Err(self.poison(error));
+        }
+        if let Err(poisoned) = self.check_writable(state) {
+            // A flush round failed while the seal synced (the kernel may have reported the
+            // writeback error to it rather than to the seal): the seal's success proves
+            // nothing, so no recovery point may move past the old segment.
+            if let Err(cleanup) = new.delete_files() {
+                warn!(dir = %self.dir.display(), new_base = base, error = %cleanup, "cannot remove an unused new segment");
+            }
+            return Err(poisoned);
         }
         state.segments.insert(base, new);
         // Everything before the new segment is synced and sealed: recovery can start here. An

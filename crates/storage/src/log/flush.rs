@@ -73,8 +73,16 @@ impl PartitionLog {
         std::mem::forget(round_guard);
         let mut flush = self.lock_flush();
         flush.in_progress = false;
-        let outcome = match result {
-            Ok(()) => {
+        // The kernel reports a writeback error once per open file, to whichever sync looks first:
+        // if a roll's seal failed (and poisoned the log) while this round ran, this round's
+        // success proves nothing about the pages that failed.
+        let poisoned_meanwhile = flush.poisoned.clone();
+        let outcome = match (result, poisoned_meanwhile) {
+            (Ok(()), Some(source)) => Err(StorageError::Poisoned {
+                dir: self.dir.clone(),
+                source,
+            }),
+            (Ok(()), None) => {
                 self.synced_base.store(base, Ordering::Release);
                 self.synced_position.store(end_position, Ordering::Release);
                 flush.flushed_offset = flush.flushed_offset.max(end_offset);
@@ -84,7 +92,7 @@ impl PartitionLog {
                     (self.log_end_offset() > flush.flushed_offset).then(Instant::now);
                 Ok(())
             }
-            Err(e) => {
+            (Err(e), _) => {
                 let source = Arc::new(e);
                 error!(dir = %self.dir.display(), error = %source, "flush failed; log refuses writes");
                 flush.poisoned.get_or_insert_with(|| source.clone());

@@ -29,13 +29,18 @@ impl PartitionLog {
         }
         let removed = {
             let mut state = self.write_state();
+            let last = state.segments.len().saturating_sub(1);
             let facts: Vec<SegmentFacts> = state
                 .segments
                 .values()
-                .map(|s| SegmentFacts {
+                .enumerate()
+                .map(|(i, s)| SegmentFacts {
                     size: s.size(),
                     max_timestamp: s.max_timestamp(),
-                    active: s.is_active(),
+                    // The last segment is never deleted, with or without a writer (a failed
+                    // seal leaves it without one): the log always keeps a segment to append to
+                    // and to say where it ends.
+                    active: s.is_active() || i == last,
                 })
                 .collect();
             let count = segments_to_delete(
@@ -51,24 +56,31 @@ impl PartitionLog {
                 });
             }
             let doomed: Vec<i64> = state.segments.keys().take(count).copied().collect();
+            let new_start = state
+                .segments
+                .keys()
+                .nth(count)
+                .copied()
+                .unwrap_or(state.log_start_offset)
+                .max(state.log_start_offset);
+            // Persist the new start before deleting. Retention only ever moves the start to a
+            // segment's base, which an open derives from the first segment left anyway, so a
+            // failure to write it (a full disk, exactly when retention must free space) only
+            // warns and the deletion goes on.
+            if let Err(error) =
+                checkpoint::write_offset(self.fs.as_ref(), &self.dir, LOG_START, new_start)
+            {
+                tracing::warn!(dir = %self.dir.display(), %error, "cannot write the log start checkpoint; deleting anyway");
+            }
             let removed: Vec<_> = doomed
                 .iter()
                 .filter_map(|base| state.segments.remove(base))
                 .collect();
-            let new_start = state
-                .segments
-                .keys()
-                .next()
-                .copied()
-                .unwrap_or(state.log_start_offset);
-            state.log_start_offset = state.log_start_offset.max(new_start);
-            self.log_start_offset
-                .store(state.log_start_offset, Ordering::Release);
+            state.log_start_offset = new_start;
+            self.log_start_offset.store(new_start, Ordering::Release);
             removed
         };
         let log_start_offset = self.log_start_offset();
-        // Persist the new start before deleting, so a crash cannot resurrect an older start.
-        checkpoint::write_offset(self.fs.as_ref(), &self.dir, LOG_START, log_start_offset)?;
         let deleted_segments = removed.len();
         let deleted_bytes = removed.iter().map(|s| s.size()).sum();
         let mut recycled = 0;

@@ -223,13 +223,15 @@ impl Segment {
 
     /// [`Segment::seal`], leaving every sync to the caller with [`Durability::Deferred`].
     pub(crate) fn seal_with(&mut self, durability: Durability) -> Result<()> {
-        if durability == Durability::Now
-            && let Some(writer) = &self.writer
-        {
-            writer
-                .syncer()
-                .sync(0, self.size)
-                .ctx(IoOp::Sync, &self.log_path)?;
+        if durability == Durability::Now {
+            match &self.writer {
+                Some(writer) => writer.syncer().sync(0, self.size),
+                // A segment recovery loaded (no writer) may hold bytes a crashed process left
+                // only in the page cache: they must be durable before a recovery point past
+                // this segment vouches for them.
+                None => self.file.sync_data(),
+            }
+            .ctx(IoOp::Sync, &self.log_path)?;
         }
         if let Some(writer) = self.writer.take() {
             match durability {
