@@ -155,6 +155,26 @@ fn concurrent_readers_across_segments_through_a_cache_of_two() {
 }
 
 #[test]
+fn retention_closes_the_files_of_the_segments_it_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = FileCache::new(100);
+    let config = LogConfig {
+        retention_bytes: Some(10 * 1024),
+        ..config(WriteMode::Mmap, &cache)
+    };
+    let log = open(dir.path(), &config);
+    let batches = fill(&log, 50);
+    assert_reads_back(&log, &batches); // every sealed segment's file is cached now
+    assert_eq!(cache.open_files(), 49);
+    let outcome = log.apply_retention(0).unwrap();
+    assert!(outcome.deleted_segments > 30);
+    let sealed = log.segment_count() - 1;
+    assert_eq!(cache.open_files(), sealed);
+    // The cached files of the kept segments and the active one; none of a deleted segment.
+    assert_eq!(open_fds_in(dir.path()), sealed + 1);
+}
+
+#[test]
 fn a_slice_of_an_evicted_opening_keeps_its_segment_from_being_recycled() {
     for mode in MODES {
         let dir = tempfile::tempdir().unwrap();
