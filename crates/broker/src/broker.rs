@@ -21,7 +21,7 @@ use crate::kafka::KafkaBroker;
 use crate::offsets::OffsetStore;
 use crate::producers::ProducerIds;
 use crate::state::BrokerState;
-use crate::topics::Topics;
+use crate::topics::{LogSettings, Topics};
 
 /// Entry point for starting a broker in-process.
 #[derive(Debug)]
@@ -34,15 +34,28 @@ impl Broker {
         let data_dir = config.data_dir.clone();
         fs::create_dir_all(&data_dir).map_err(|e| BrokerError::io(&data_dir, e))?;
         let lock = lock_data_dir(&data_dir)?;
-        crate::fd_budget::raise();
+        let fd_limit = crate::fd_budget::raise();
+        let max_open_files = crate::fd_budget::open_files_cap(config.max_open_files, fd_limit);
+        if max_open_files < config.max_open_files {
+            tracing::warn!(
+                configured = config.max_open_files,
+                max_open_files,
+                "max-open-files lowered to half the file descriptor limit"
+            );
+        }
+        // One cache of sealed segment files for every partition of the broker.
+        let file_cache = sluice_storage::FileCache::new(max_open_files);
         let (stop, stopping) = watch::channel(false);
         let open_config = config.clone();
         let opened = tokio::task::spawn_blocking(move || {
             let topics = Topics::open(
                 &open_config.data_dir,
                 open_config.topic_defaults.clone(),
-                open_config.write_mode,
-                open_config.recycle_segments(),
+                LogSettings {
+                    write_mode: open_config.write_mode,
+                    recycle_segments: open_config.recycle_segments(),
+                    file_cache,
+                },
                 open_config.max_partitions,
             )?;
             let offsets = OffsetStore::open(&open_config.data_dir)?;

@@ -71,6 +71,10 @@ pub struct BrokerConfig {
     /// Most partitions the broker holds, over all topics: a creation past it fails with a
     /// clear error instead of exhausting file descriptors or memory later.
     pub max_partitions: u32,
+    /// Sealed segment files held open at once, over all partitions (the storage's file
+    /// cache): descriptors then grow with partitions (one active segment each), not with
+    /// partitions x segments. Capped at half the descriptor limit when the broker starts.
+    pub max_open_files: usize,
     /// How often the interval flush policy is checked.
     pub flush_check_ms: u64,
     /// Settings of topics created without explicit values.
@@ -98,6 +102,7 @@ impl Default for BrokerConfig {
             shutdown_grace_ms: 10_000,
             retention_check_ms: 5_000,
             max_partitions: 20_000,
+            max_open_files: sluice_storage::file_cache::DEFAULT_CAPACITY,
             flush_check_ms: 200,
             topic_defaults: TopicSettings::default(),
         }
@@ -246,14 +251,18 @@ impl BrokerConfig {
                 .max_partitions
                 .or(file.max_partitions)
                 .unwrap_or(d.max_partitions),
+            max_open_files: cli
+                .max_open_files
+                .or(file.max_open_files)
+                .unwrap_or(d.max_open_files),
             flush_check_ms: cli
                 .flush_check_ms
                 .or(file.flush_check_ms)
                 .unwrap_or(d.flush_check_ms),
             topic_defaults,
         };
-        if config.max_connections == 0 || config.max_in_flight == 0 {
-            anyhow::bail!("max-connections and max-in-flight must be at least 1");
+        if config.max_connections == 0 || config.max_in_flight == 0 || config.max_open_files == 0 {
+            anyhow::bail!("max-connections, max-in-flight and max-open-files must be at least 1");
         }
         if let Some(addr) = &config.kafka_advertise
             && split_host_port(addr).is_none()
@@ -349,6 +358,9 @@ pub struct Cli {
     /// Most partitions the broker holds, over all topics [default: 20000].
     #[arg(long, env = "SLUICE_MAX_PARTITIONS")]
     pub max_partitions: Option<u32>,
+    /// Sealed segment files held open at once, over all partitions [default: 4096].
+    #[arg(long, env = "SLUICE_MAX_OPEN_FILES")]
+    pub max_open_files: Option<usize>,
     /// Interval-flush check interval [default: 200].
     #[arg(long, env = "SLUICE_FLUSH_CHECK_MS")]
     pub flush_check_ms: Option<u64>,
@@ -409,6 +421,7 @@ pub struct FileConfig {
     pub shutdown_grace_ms: Option<u64>,
     pub retention_check_ms: Option<u64>,
     pub max_partitions: Option<u32>,
+    pub max_open_files: Option<usize>,
     pub flush_check_ms: Option<u64>,
     pub topic_defaults: Option<FileTopicDefaults>,
 }
@@ -582,6 +595,21 @@ mod tests {
         ])
         .unwrap();
         assert!(BrokerConfig::merge(cli, FileConfig::default()).is_ok());
+    }
+
+    #[test]
+    fn max_open_files_from_every_layer() {
+        let cli = Cli::try_parse_from(["sluice-broker"]).unwrap();
+        let config = BrokerConfig::merge(cli, FileConfig::default()).unwrap();
+        assert_eq!(config.max_open_files, 4096);
+        let file = FileConfig::parse("max_open_files = 100").unwrap();
+        let cli = Cli::try_parse_from(["sluice-broker"]).unwrap();
+        assert_eq!(BrokerConfig::merge(cli, file).unwrap().max_open_files, 100);
+        let file = FileConfig::parse("max_open_files = 100").unwrap();
+        let cli = Cli::try_parse_from(["sluice-broker", "--max-open-files", "7"]).unwrap();
+        assert_eq!(BrokerConfig::merge(cli, file).unwrap().max_open_files, 7);
+        let cli = Cli::try_parse_from(["sluice-broker", "--max-open-files", "0"]).unwrap();
+        assert!(BrokerConfig::merge(cli, FileConfig::default()).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The process's file descriptor budget.
 //!
-//! Every partition holds descriptors (its active segment, its indexes), and every connection
-//! one more. The soft limit is often far below the hard one (1024 against 1 048 576 in many
+//! Every partition holds a descriptor for its active segment (indexes hold none, and sealed
+//! segments share the storage's file cache of `--max-open-files`), and every connection one
+//! more. The soft limit is often far below the hard one (1024 against 1 048 576 in many
 //! containers), and running out shows up as failed accepts and topic creations, so the broker
 //! raises the soft limit to the hard one at start and logs what it got.
 
@@ -37,8 +38,26 @@ pub fn raise() -> Option<u64> {
     }
 }
 
+/// How many sealed segment files the file cache may keep open: what was configured, but at
+/// most half of the descriptor limit (when it is known), so the cache alone cannot exhaust the
+/// descriptors that active segments and connections need.
+pub fn open_files_cap(configured: usize, fd_limit: Option<u64>) -> usize {
+    let half = fd_limit.map_or(usize::MAX, |limit| {
+        usize::try_from(limit / 2).unwrap_or(usize::MAX)
+    });
+    configured.min(half).max(1)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cache_gets_at_most_half_the_descriptors() {
+        assert_eq!(super::open_files_cap(4096, None), 4096);
+        assert_eq!(super::open_files_cap(4096, Some(1 << 20)), 4096);
+        assert_eq!(super::open_files_cap(4096, Some(1024)), 512);
+        assert_eq!(super::open_files_cap(10, Some(1)), 1);
+    }
+
     #[test]
     fn the_soft_limit_ends_at_the_hard_one() {
         let limit = super::raise().unwrap();

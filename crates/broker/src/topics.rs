@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sluice_protocol::{ErrorCode, pb};
-use sluice_storage::{LogConfig, PartitionLog, WriteMode};
+use sluice_storage::{FileCache, LogConfig, PartitionLog, WriteMode};
 use tracing::{info, warn};
 
 use crate::errors::{ApiError, BrokerError, error_chain};
@@ -202,13 +202,34 @@ pub struct Topics {
     /// Makes trash directory names unique among concurrent deletions.
     trash_sequence: AtomicU64,
     pub defaults: TopicSettings,
-    /// How partition logs write their active segment (a broker setting, not a topic one).
-    write_mode: WriteMode,
-    /// Whether partition logs recycle removed segment files (`LogConfig::recycle_segments`): on
-    /// only when the transfer mode copies, see `Config::recycle_segments`.
-    recycle_segments: bool,
+    /// What every partition log gets from the broker rather than from its topic.
+    logs: LogSettings,
     /// Most partitions over all topics (`BrokerConfig::max_partitions`).
     max_partitions: u32,
+}
+
+/// The log settings that are the broker's, not a topic's.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// How partition logs write their active segment.
+    pub write_mode: WriteMode,
+    /// Whether partition logs recycle removed segment files (`LogConfig::recycle_segments`): on
+    /// only when the transfer mode copies, see `BrokerConfig::recycle_segments`.
+    pub recycle_segments: bool,
+    /// The one cache of sealed segment files every partition shares (`--max-open-files`).
+    pub file_cache: FileCache,
+}
+
+impl LogSettings {
+    /// A topic's log configuration with the broker's settings applied.
+    fn apply(&self, topic: LogConfig) -> LogConfig {
+        LogConfig {
+            write_mode: self.write_mode,
+            recycle_segments: self.recycle_segments,
+            file_cache: self.file_cache.clone(),
+            ..topic
+        }
+    }
 }
 
 impl Topics {
@@ -217,8 +238,7 @@ impl Topics {
     pub fn open(
         data_dir: &Path,
         defaults: TopicSettings,
-        write_mode: WriteMode,
-        recycle_segments: bool,
+        logs: LogSettings,
         max_partitions: u32,
     ) -> Result<Topics, BrokerError> {
         let root = data_dir.join("topics");
@@ -254,11 +274,7 @@ impl Topics {
                     path: meta_path.clone(),
                     reason: e.message,
                 })?;
-            let log_config = LogConfig {
-                write_mode,
-                recycle_segments,
-                ..log_config
-            };
+            let log_config = logs.apply(log_config);
             found.push((dir, file, log_config));
         }
         // Every partition of every topic, opened side by side (see `parallel`).
@@ -301,8 +317,7 @@ impl Topics {
             admin: Mutex::new(HashMap::new()),
             trash_sequence: AtomicU64::new(0),
             defaults,
-            write_mode,
-            recycle_segments,
+            logs,
             max_partitions,
         })
     }
@@ -349,11 +364,7 @@ impl Topics {
             ));
         }
         let settings = self.defaults.with_overrides(partitions, config);
-        let log_config = LogConfig {
-            write_mode: self.write_mode,
-            recycle_segments: self.recycle_segments,
-            ..settings.log_config()?
-        };
+        let log_config = self.logs.apply(settings.log_config()?);
         let _reserved = {
             let mut busy = self.lock_admin();
             if self.read().contains_key(name) || busy.contains_key(name) {

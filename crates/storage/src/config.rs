@@ -1,6 +1,7 @@
 //! Per-log settings, with Kafka's defaults.
 
 use crate::error::{Result, StorageError};
+use crate::file_cache::FileCache;
 
 /// How the active segment's bytes reach the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +44,10 @@ pub struct LogConfig {
     /// broker turns it on only for its copying transfer modes. Turning it off removes spares at
     /// the next open.
     pub recycle_segments: bool,
+    /// Where sealed segments' open files are kept (see [`crate::file_cache`]). Logs sharing one
+    /// cache share its bound; the default is the process-wide [`FileCache::shared`]. A broker
+    /// gives every partition the cache of its `--max-open-files`.
+    pub file_cache: FileCache,
 }
 
 impl Default for LogConfig {
@@ -59,6 +64,7 @@ impl Default for LogConfig {
             max_message_bytes: 8 << 20,
             write_mode: WriteMode::Mmap,
             recycle_segments: false,
+            file_cache: FileCache::shared(),
         }
     }
 }

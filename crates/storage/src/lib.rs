@@ -5,7 +5,9 @@
 //! - [`backend`]: the one seam every file operation goes through: the real file system, a
 //!   fault injector and a crash simulator for tests.
 //! - `segment`: one `.log` file and its two indexes; active or sealed (`load`: open, recover,
-//!   activate; `lookup`: find batches by offset, position and timestamp).
+//!   activate; `lookup`: find batches by offset, position and timestamp; `file`: the `.log`
+//!   held open while active, taken from the file cache once sealed).
+//! - [`file_cache`]: the bounded cache of sealed segments' open files (`--max-open-files`).
 //! - `index`: the sparse offset and time indexes (mapped files of big-endian entries).
 //! - [`writer`]: how bytes reach the active segment: mmap (default) or `pwrite`, behind one trait.
 //! - `scan`: batch-by-batch validation of a segment file, used by recovery.
@@ -37,6 +39,7 @@ pub mod backend;
 mod checkpoint;
 pub mod config;
 pub mod error;
+pub mod file_cache;
 mod index;
 pub mod log;
 mod retention;
@@ -48,6 +51,7 @@ pub mod writer;
 pub use backend::{Backend, FileHandle, MapMut, RealBackend};
 pub use config::{LogConfig, WriteMode};
 pub use error::{IoOp, Result, StorageError};
+pub use file_cache::FileCache;
 pub(crate) use log::Durability;
 pub use log::RetentionOutcome;
 pub use log::{AppendInfo, FileSlice, LogBatches, PartitionLog, TimestampOffset};

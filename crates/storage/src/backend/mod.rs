@@ -58,7 +58,7 @@ pub trait FileHandle: Send + Sync + Debug {
     /// The real file underneath, for `sendfile` and for readers outside the storage. Never
     /// written through. A backend keeps exactly one reference to it per open file and clones
     /// it for no one else: the storage tells whether a reader still holds a removed segment
-    /// by this `Arc`'s count (see `spare`).
+    /// by whether this `Arc` outlives the handle (see `spare` and `segment::file`).
     fn file(&self) -> &Arc<File>;
     /// The file's current length (named so to stay clear of `len`/`is_empty` pairs).
     fn size(&self) -> io::Result<u64>;

@@ -215,6 +215,11 @@ fn load_segments(
             }
         };
         expected_base = Some(segment.next_offset());
+        let mut segment = segment;
+        if !later.is_empty() {
+            // Sealed: hold no descriptor until a read wants one.
+            segment.release_file();
+        }
         segments.insert(base, segment);
     }
     Ok((!segments.is_empty()).then_some(segments))

@@ -58,15 +58,11 @@ impl PartitionLog {
                 log_end_offset: end,
             });
         }
-        let empty = |segment: &Segment| FileSlice {
-            file: segment.file().clone(),
-            position: segment.size(),
-            len: 0,
-            first_offset: end,
-            high_watermark: end,
-            log_start_offset: start,
-        };
         for segment in segments_from(&state, offset) {
+            if offset >= segment.next_offset() {
+                continue; // no batch here can hold it: leave a sealed file closed
+            }
+            let segment = segment.open_read()?;
             if let Some((position, header)) = segment.find_batch(offset)? {
                 let slice_end =
                     segment.slice_end(position, header.total_size() as u64, max_bytes)?;
@@ -80,7 +76,15 @@ impl PartitionLog {
                 });
             }
         }
-        Ok(empty(state.active()))
+        let active = state.active();
+        Ok(FileSlice {
+            file: active.file()?,
+            position: active.size(),
+            len: 0,
+            first_offset: end,
+            high_watermark: end,
+            log_start_offset: start,
+        })
     }
 
     /// Batches from `offset` on, copied out of the log. For tools and tests.
@@ -101,6 +105,7 @@ impl PartitionLog {
             if segment.max_timestamp() < timestamp {
                 continue;
             }
+            let segment = segment.open_read()?;
             let Some((position, header)) = segment.find_timestamp(timestamp)? else {
                 continue;
             };

@@ -11,7 +11,7 @@ use crate::error::{IoContext, IoOp, Result};
 use crate::index::{IndexFile, OffsetIndex, TimeIndex};
 use crate::writer::WriterFactory;
 
-use super::{Segment, indexes_consistent, open_log_file, paths};
+use super::{Segment, SegmentFile, indexes_consistent, open_log_file, paths};
 
 impl Segment {
     /// Opens an existing segment whose files are believed good (sealed before a clean shutdown
@@ -27,6 +27,7 @@ impl Segment {
         let [log_path, index_path, time_path] = paths(dir, base_offset);
         let file = open_log_file(fs.as_ref(), &log_path)?;
         let size = file.size().ctx(IoOp::Open, &log_path)?;
+        let reader = file.clone();
         let Some(offset_file) = IndexFile::open_sealed(
             fs,
             &index_path,
@@ -49,7 +50,7 @@ impl Segment {
             base_offset,
             fs: fs.clone(),
             log_path,
-            file,
+            file: SegmentFile::held(&config.file_cache, file),
             writer: None,
             size,
             next_offset: base_offset,
@@ -63,7 +64,7 @@ impl Segment {
         // The index agrees with the log if its last entry names a batch that is really there.
         let (start, expected) = match segment.offset_index.last() {
             None => (0, base_offset),
-            Some(entry) => match segment.header_at(entry.position)? {
+            Some(entry) => match segment.open_read()?.header_at(entry.position)? {
                 Some(h) if h.last_offset() == entry.offset && entry.position < size => {
                     (entry.position, h.base_offset)
                 }
@@ -77,9 +78,10 @@ impl Segment {
         {
             return Ok(None);
         }
+        let path = segment.log_path.clone();
         let outcome = crate::scan::scan(
-            segment.file.as_ref(),
-            &segment.log_path,
+            reader.as_ref(),
+            &path,
             start,
             size,
             expected,
@@ -114,7 +116,7 @@ impl Segment {
             base_offset,
             fs: fs.clone(),
             log_path,
-            file,
+            file: SegmentFile::held(&config.file_cache, file.clone()),
             writer: None,
             size: 0,
             next_offset: base_offset,
@@ -125,7 +127,6 @@ impl Segment {
             time_index: TimeIndex::create(fs, &time_path, base_offset, max_index)?,
             indexes_ok: OnceLock::from(true),
         };
-        let file = segment.file.clone();
         let path = segment.log_path.clone();
         let outcome = crate::scan::scan(
             file.as_ref(),
@@ -143,7 +144,7 @@ impl Segment {
             Some(crate::scan::ScanStop::OffsetGap { found, .. }) if found < base_offset => None,
             Some(_)
                 if zeros_from(
-                    segment.file.as_ref(),
+                    file.as_ref(),
                     &segment.log_path,
                     outcome.valid_end,
                     file_len,
@@ -156,11 +157,9 @@ impl Segment {
         if outcome.valid_end < file_len && (may_cut || stop.is_none()) {
             // Cut the torn or corrupt tail (and any zeros) so nothing after the valid prefix can
             // ever be read back as data.
-            segment
-                .file
-                .set_len(outcome.valid_end)
+            file.set_len(outcome.valid_end)
                 .ctx(IoOp::Truncate, &segment.log_path)?;
-            segment.file.sync_all().ctx(IoOp::Sync, &segment.log_path)?;
+            file.sync_all().ctx(IoOp::Sync, &segment.log_path)?;
         }
         Ok((segment, stop))
     }
@@ -175,7 +174,7 @@ impl Segment {
             base_offset,
             fs,
             log_path,
-            file,
+            mut file,
             size,
             next_offset,
             max_timestamp,
@@ -199,14 +198,12 @@ impl Segment {
             return segment.activate(config, factory);
         };
         let bytes_since_index = size - offset_index.last().map_or(0, |e| e.position);
-        file.set_len(size).ctx(IoOp::Truncate, &log_path)?;
+        let handle = file
+            .writable(fs.as_ref(), &log_path)
+            .ctx(IoOp::Open, &log_path)?;
+        handle.set_len(size).ctx(IoOp::Truncate, &log_path)?;
         let writer = factory
-            .open(
-                file.clone(),
-                &log_path,
-                size,
-                config.segment_bytes.max(size),
-            )
+            .open(handle, &log_path, size, config.segment_bytes.max(size))
             .ctx(IoOp::Preallocate, &log_path)?;
         Ok(Segment {
             base_offset,

@@ -3,7 +3,8 @@
 //! A segment is either active (it has a writer and preallocated, writable indexes) or sealed
 //! (files cut to their real lengths, indexes mapped read only). Only the log's last segment is
 //! active. All mutation happens under the log's write lock; reads use positioned reads on the
-//! shared file handle, never the writer's mapping.
+//! shared file handle, never the writer's mapping. A sealed segment holds no descriptor: its
+//! reads get the file from the log's [`crate::file_cache::FileCache`] (`file`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,8 +20,11 @@ use crate::error::{IoContext, IoOp, Result, StorageError};
 use crate::index::{OffsetIndex, TimeIndex};
 use crate::writer::{RangeSync, SegmentWriter, WriterFactory};
 
+mod file;
 mod load;
 mod lookup;
+
+use file::SegmentFile;
 
 use lookup::indexes_consistent;
 
@@ -44,7 +48,7 @@ pub(crate) struct Segment {
     /// The backend every file operation of the segment goes through (the log's).
     fs: Arc<dyn Backend>,
     log_path: PathBuf,
-    file: Arc<dyn FileHandle>,
+    file: SegmentFile,
     /// `Some` while the segment is active.
     writer: Option<Box<dyn SegmentWriter>>,
     /// Bytes of whole, valid batches: the committed end readers may see.
@@ -114,6 +118,7 @@ impl Segment {
         let writer = factory
             .open(file.clone(), &log_path, 0, config.segment_bytes)
             .ctx(IoOp::Preallocate, &log_path)?;
+        let file = SegmentFile::held(&config.file_cache, file);
         // The new names (or a spare's rename) must be durable before the segment holds flushed
         // data: syncing a file's data does not commit its directory entry. The roll's recovery
         // point checkpoint syncs the directory too, but it may fail and only warn, which once
@@ -247,7 +252,19 @@ impl Segment {
                 .maybe_append(self.max_timestamp, self.next_offset - 1);
         }
         self.offset_index.seal(durability)?;
-        self.time_index.seal(durability)
+        self.time_index.seal(durability)?;
+        // Sealed: the descriptor is the cache's now, kept open because the segment just sealed
+        // is the one consumers catching up read next.
+        self.file.release(true);
+        Ok(())
+    }
+
+    /// Lets go of the descriptor a loaded, sealed segment was opened with: the next read opens
+    /// it through the cache (a log of many segments opens holding none of them).
+    pub(crate) fn release_file(&mut self) {
+        if self.writer.is_none() {
+            self.file.release(false);
+        }
     }
 
     pub(crate) fn syncer(&self) -> Option<Arc<dyn RangeSync>> {
@@ -270,36 +287,35 @@ impl Segment {
         self.max_timestamp
     }
 
+    /// A handle to read the segment with: the held one while active, otherwise the cache's
+    /// (opened read only through the backend on a miss).
+    pub(crate) fn reader(&self) -> Result<Arc<dyn FileHandle>> {
+        self.file
+            .reader(self.fs.as_ref(), &self.log_path)
+            .ctx(IoOp::Open, &self.log_path)
+    }
+
     /// The real file, for slices that `sendfile` sends.
-    pub(crate) fn file(&self) -> &Arc<File> {
-        self.file.file()
+    pub(crate) fn file(&self) -> Result<Arc<File>> {
+        Ok(self.reader()?.file().clone())
     }
 
     pub(crate) fn log_path(&self) -> &Path {
         &self.log_path
     }
 
-    /// Reads `len` bytes at `position` (tools and timestamp lookups; fetches use sendfile).
-    pub(crate) fn read_bytes(&self, position: u64, len: usize) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; len];
-        self.file
-            .read_exact_at(&mut buf, position)
-            .ctx(IoOp::Read, &self.log_path)?;
-        Ok(buf)
-    }
-
     /// Keeps this removed segment's log file as the spare `slot` when nothing else holds it (a
     /// fetch may still be sending from it), and deletes its indexes; otherwise deletes it all.
     /// Returns whether the file was recycled.
-    pub(crate) fn recycle_or_delete(self, slot: Option<&Path>) -> Result<bool> {
+    pub(crate) fn recycle_or_delete(mut self, slot: Option<&Path>) -> Result<bool> {
         let Some(slot) = slot else {
             self.delete_files()?;
             return Ok(false);
         };
-        // A slice being sent holds the real file, and nothing else does (see
-        // `FileHandle::file`). Clones of the handle do not count: the prefault thread may hold
-        // one for a moment, and must not decide whether a file is recycled.
-        if Arc::strong_count(self.file()) != 1 || self.writer.is_some() {
+        // A slice being sent holds a real file of the segment (see `FileHandle::file` and
+        // `file`); once the segment and the cache let go of theirs, nothing else does, except
+        // perhaps the prefault thread for a moment, which only costs this recycle.
+        if self.writer.is_some() || self.file.in_use() {
             self.delete_files()?;
             return Ok(false);
         }
@@ -312,8 +328,8 @@ impl Segment {
         Ok(true)
     }
 
-    /// Removes the segment's files. Readers holding the file handle keep reading the unlinked
-    /// file until they drop it.
+    /// Removes the segment's files, after its cache entry (dropping the segment removes it).
+    /// Readers holding the file handle keep reading the unlinked file until they drop it.
     pub(crate) fn delete_files(self) -> Result<()> {
         let dir = self.log_path.parent().unwrap_or(Path::new(".")).to_owned();
         let files = paths(&dir, self.base_offset);
