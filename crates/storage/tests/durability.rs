@@ -501,7 +501,10 @@ fn retention_keeps_the_last_segment_after_a_failed_seal() {
         assert!(matches!(error, StorageError::Poisoned { .. }), "{error:?}");
         let leo = log.log_end_offset();
         let outcome = log.apply_retention(i64::MAX / 2).unwrap();
-        assert_eq!(outcome.deleted_segments, 0, "{mode:?}: the only segment is the last");
+        assert_eq!(
+            outcome.deleted_segments, 0,
+            "{mode:?}: the only segment is the last"
+        );
         assert_eq!(log.segment_count(), 1);
         assert_eq!(log.log_end_offset(), leo);
         assert_acknowledged_readable(&log, &acknowledged);

@@ -487,3 +487,55 @@ fn a_sealed_segment_whose_cut_was_lost_keeps_every_later_segment() {
         }
     }
 }
+
+/// Found by the `storage_open` fuzz target: a cleanly closed segment trusts its bytes, and a
+/// batch length there that runs past the data once sent batch iteration into endless recursion
+/// (a stack overflow, at broker start while replaying `__consumer_offsets`).
+#[test]
+fn a_trusted_batch_whose_length_runs_past_the_data_ends_iteration_with_an_error() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let config = small_config(mode);
+        let log = open(dir.path(), &config);
+        for i in 0..20 {
+            log.append(&batch_of(i, &[&[b'x'; 100]])).unwrap();
+        }
+        log.close().unwrap();
+        drop(log);
+        let path = segment_file(dir.path(), 0, "log");
+        let mut bytes = fs::read(&path).unwrap();
+        let first = sluice_record::batch_total_size(&bytes).unwrap();
+        bytes[first + 8..first + 12].copy_from_slice(&0x7fff_0000u32.to_be_bytes());
+        fs::write(&path, bytes).unwrap();
+        let log = open(dir.path(), &config);
+        let results: Vec<_> = log.batches(0).take(100).collect();
+        assert!(results.len() < 100, "{mode:?}: iteration ends");
+        assert!(
+            results[0].is_ok(),
+            "{mode:?}: the batch before the damage reads"
+        );
+        assert!(
+            matches!(results.last(), Some(Err(StorageError::InvalidBatch { .. }))),
+            "{mode:?}: {:?}",
+            results.last().map(|r| r.as_ref().map(|b| b.len()))
+        );
+    }
+}
+
+/// Found by the `storage_open` fuzz target: a log start checkpoint past the log's end opened a
+/// log whose next append got an offset below its start.
+#[test]
+fn a_log_start_past_the_log_end_takes_the_log_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(MODES[0]);
+    let log = open(dir.path(), &config);
+    log.append(&batch_of(0, &[b"a", b"b", b"c"])).unwrap();
+    log.close().unwrap();
+    drop(log);
+    fs::write(dir.path().join("log-start-offset-checkpoint"), "0\n100\n").unwrap();
+    let error = PartitionLog::open(dir.path(), config).unwrap_err();
+    assert!(
+        matches!(&error, StorageError::Inconsistent { reason, .. } if reason.contains("100")),
+        "{error:?}"
+    );
+}

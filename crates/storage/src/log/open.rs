@@ -83,6 +83,22 @@ impl PartitionLog {
         let log_start = read_checkpoint(fs.as_ref(), &dir, LOG_START)
             .unwrap_or(first_base)
             .max(first_base);
+        let log_end = segments
+            .values()
+            .next_back()
+            .map_or(log_start, Segment::next_offset);
+        if log_start > log_end {
+            // Retention never moves the start past the end, so the checkpoint or the segments
+            // are damaged. Starting over at either offset would reissue offsets or drop data:
+            // keep the files and refuse the partition.
+            return Err(StorageError::Inconsistent {
+                dir: dir.clone(),
+                files: vec![dir.join(LOG_START)],
+                reason: format!(
+                    "the log start checkpoint says {log_start} but the log ends at {log_end}"
+                ),
+            });
+        }
         let state = LogState {
             segments,
             log_start_offset: log_start,

@@ -199,6 +199,19 @@ impl Iterator for LogBatches<'_> {
                 }
             }
         }
-        self.next()
+        if let Some(batch) = self.buffered.pop_front() {
+            return Some(Ok(batch));
+        }
+        // A read returns at least one whole batch (the first even when larger than the chunk),
+        // so bytes that hold none are a batch whose length runs past the data: damage a clean
+        // open trusted. Reading the same bytes again would find the same; stop with an error.
+        self.done = true;
+        Some(Err(StorageError::InvalidBatch {
+            index: 0,
+            source: sluice_record::RecordError::Truncated {
+                needed: sluice_record::batch_total_size(&bytes).unwrap_or(bytes.len() + 1),
+                available: bytes.len(),
+            },
+        }))
     }
 }

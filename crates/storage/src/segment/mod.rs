@@ -234,7 +234,10 @@ impl Segment {
                 // A segment recovery loaded (no writer) may hold bytes a crashed process left
                 // only in the page cache: they must be durable before a recovery point past
                 // this segment vouches for them.
-                None => self.file.sync_data(),
+                None => self
+                    .file
+                    .reader(self.fs.as_ref(), &self.log_path)
+                    .and_then(|file| file.sync_data()),
             }
             .ctx(IoOp::Sync, &self.log_path)?;
         }
