@@ -250,9 +250,20 @@ fn render(rows: &[Row]) -> String {
             r.restarted.fds,
         ));
     }
+    md.push_str(NOTES);
     md.push_str(END);
     md
 }
+
+/// What the figures mean; the same for every run.
+const NOTES: &str = "\nReading it: a partition costs one descriptor (its active segment; indexes keep none, \
+sealed segments share the `--max-open-files` cache) and about 86 KiB of disk (4 KiB index files that \
+grow on demand, a 64 KiB first prefault window), against 3 descriptors and 21 MiB (two 10 MiB \
+preallocated indexes) before issue 10, when 1000 partitions took 21 GB of disk and 51 s to stop. \
+A clean stop seals every log without a sync, syncs the file system once (`syncfs`), writes the \
+clean markers and syncs once more; a clean start syncs nothing. Both work on 16 threads. \
+\"produce 1 batch each\" is one connection, one request at a time: the first store into each fresh \
+segment allocates its first page, a few milliseconds on this disk.\n";
 
 /// Puts `block` in place of the one in `report`, or appends it.
 fn write_block(report: &Path, block: &str) -> Result<()> {
