@@ -145,3 +145,19 @@ fn a_power_loss_anywhere_in_a_batched_close_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn a_flush_between_the_halves_of_a_batched_close_claims_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), &small_config(MODES[0]));
+    log.append(&batch_of(0, &[b"x"])).unwrap();
+    log.close_deferred().unwrap();
+    assert!(matches!(log.flush_to(1), Err(StorageError::Closed { .. })));
+    assert_eq!(log.flushed_offset(), 0, "nothing synced yet");
+    log.sync_file_system().unwrap();
+    log.commit_close().unwrap();
+    assert!(
+        marked_clean(dir.path()),
+        "the flush did not poison the close"
+    );
+}

@@ -71,6 +71,7 @@ impl PartitionLog {
             return Err(self.poison(error));
         }
         state.sealed_for_close = true;
+        state.sealed_unsynced = durability == Durability::Deferred;
         if durability == Durability::Now {
             self.flushed_offset
                 .store(state.log_end_offset(), Ordering::Release);

@@ -61,11 +61,17 @@ impl PartitionLog {
                 active.base_offset,
                 active.size(),
                 active.log_path().to_owned(),
+                state.sealed_unsynced,
             )
         };
-        let (end_offset, syncer, base, end_position, path) = round;
+        let (end_offset, syncer, base, end_position, path, sealed_unsynced) = round;
         // Sealed segments were synced when sealed; only the active one can hold unsynced bytes.
+        // A batched close seals without syncing: until its file-system sync nothing is known
+        // durable, so a flush then cannot say otherwise.
         let result = match syncer {
+            None if sealed_unsynced => Err(StorageError::Closed {
+                dir: self.dir.clone(),
+            }),
             Some(syncer) => syncer.sync(0, end_position).ctx(IoOp::Sync, &path),
             None => Ok(()),
         };
@@ -92,6 +98,8 @@ impl PartitionLog {
                     (self.log_end_offset() > flush.flushed_offset).then(Instant::now);
                 Ok(())
             }
+            // Not a failed sync: the log is closing (see above); nothing to poison.
+            (Err(closed @ StorageError::Closed { .. }), _) => Err(closed),
             (Err(e), _) => {
                 let source = Arc::new(e);
                 error!(dir = %self.dir.display(), error = %source, "flush failed; log refuses writes");

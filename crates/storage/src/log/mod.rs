@@ -61,6 +61,8 @@ struct LogState {
     closed: bool,
     /// A close sealed the active segment (so the log may be marked clean).
     sealed_for_close: bool,
+    /// That seal was a batched close's, without a sync (`close_deferred`).
+    sealed_unsynced: bool,
 }
 
 #[derive(Debug, Default)]

@@ -104,6 +104,7 @@ impl PartitionLog {
             log_start_offset: log_start,
             closed: false,
             sealed_for_close: false,
+            sealed_unsynced: false,
         };
         let leo = state.log_end_offset();
         // After a clean close everything is synced and the recovery point already names the
