@@ -46,8 +46,12 @@ trap 'rm -rf "$scratch"' EXIT
 run_one() {
     local target=$1
     mkdir -p "$scratch/corpus/$target"
+    # Inputs of fixed crashes are replayed first, as a corpus of their own (libFuzzer writes new
+    # inputs only into the first directory, the scratch one).
+    local fixed=()
+    [ -d "artifacts-fixed/$target" ] && fixed=("artifacts-fixed/$target")
     # -timeout: an input that takes 10 s is a hang; -rss_limit_mb: 2 GiB is a leak or a bomb.
-    "${cargo[@]}" fuzz run "$target" "$scratch/corpus/$target" "seeds/$target" -- \
+    "${cargo[@]}" fuzz run "$target" "$scratch/corpus/$target" "seeds/$target" "${fixed[@]}" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$scratch/$target.log" 2>&1
 }

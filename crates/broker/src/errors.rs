@@ -55,7 +55,8 @@ pub fn storage_error_code(error: &StorageError) -> ErrorCode {
         StorageError::Poisoned { .. } => ErrorCode::LogPoisoned,
         StorageError::Io { .. }
         | StorageError::CorruptCheckpoint { .. }
-        | StorageError::Inconsistent { .. } => ErrorCode::StorageError,
+        | StorageError::Inconsistent { .. }
+        | StorageError::CorruptLog { .. } => ErrorCode::StorageError,
         // Appends race with shutdown or topic deletion: the log is gone.
         StorageError::Closed { .. } => ErrorCode::BrokerShuttingDown,
         StorageError::InvalidConfig(_) => ErrorCode::InvalidConfig,

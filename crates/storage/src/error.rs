@@ -106,6 +106,14 @@ pub enum StorageError {
     },
     #[error("log {dir} is closed")]
     Closed { dir: PathBuf },
+    /// Reading found bytes a clean open trusted that are not a log: a batch that does not
+    /// move the offsets forward, or one whose length runs past the data.
+    #[error("corrupt data in log {dir} at offset {offset}: {reason}")]
+    CorruptLog {
+        dir: PathBuf,
+        offset: i64,
+        reason: String,
+    },
     #[error("corrupt checkpoint file {path}: {reason}")]
     CorruptCheckpoint { path: PathBuf, reason: String },
     #[error("invalid log configuration: {0}")]

@@ -93,6 +93,7 @@ impl PartitionLog {
             log: self,
             next_offset: offset,
             buffered: VecDeque::new(),
+            pending_error: None,
             done: false,
         }
     }
@@ -151,6 +152,8 @@ pub struct LogBatches<'a> {
     log: &'a PartitionLog,
     next_offset: i64,
     buffered: VecDeque<Bytes>,
+    /// The error that ends the iteration, returned after the batches read before it.
+    pending_error: Option<StorageError>,
     done: bool,
 }
 
@@ -162,6 +165,9 @@ impl Iterator for LogBatches<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(batch) = self.buffered.pop_front() {
             return Some(Ok(batch));
+        }
+        if let Some(error) = self.pending_error.take() {
+            return Some(Err(error));
         }
         if self.done {
             return None;
@@ -187,6 +193,20 @@ impl Iterator for LogBatches<'_> {
         let mut iter = BatchIter::new(&bytes);
         for batch in iter.by_ref() {
             match batch {
+                Ok(batch) if batch.header().next_offset() <= self.next_offset => {
+                    // Offsets only grow: a batch that does not move past the one asked for
+                    // would be read again and again.
+                    self.done = true;
+                    self.pending_error = Some(StorageError::CorruptLog {
+                        dir: self.log.dir().to_owned(),
+                        offset: self.next_offset,
+                        reason: format!(
+                            "a batch at base offset {} does not advance the offsets",
+                            batch.header().base_offset
+                        ),
+                    });
+                    return self.next();
+                }
                 Ok(batch) => {
                     self.next_offset = batch.header().next_offset();
                     let start = batch.as_bytes().as_ptr() as usize - bytes.as_ptr() as usize;
@@ -195,7 +215,8 @@ impl Iterator for LogBatches<'_> {
                 }
                 Err(source) => {
                     self.done = true;
-                    return Some(Err(StorageError::InvalidBatch { index: 0, source }));
+                    self.pending_error = Some(StorageError::InvalidBatch { index: 0, source });
+                    return self.next();
                 }
             }
         }
