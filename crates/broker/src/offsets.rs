@@ -131,7 +131,7 @@ impl OffsetStore {
     }
 
     fn forget(&self, doomed: impl Fn(&OffsetKey) -> bool) -> Result<usize, ApiError> {
-        let end = {
+        let (end, forgotten) = {
             let mut map = self.lock();
             let keys: Vec<OffsetKey> = map.keys().filter(|k| doomed(k)).cloned().collect();
             if keys.is_empty() {
@@ -147,9 +147,12 @@ impl OffsetStore {
             }
             (info.last_offset + 1, keys.len())
         };
-        self.log.flush_to(end.0)?;
-        info!(keys = end.1, "deleted committed offsets of deleted topics");
-        Ok(end.1)
+        self.log.flush_to(end)?;
+        info!(
+            keys = forgotten,
+            "deleted committed offsets of deleted topics"
+        );
+        Ok(forgotten)
     }
 
     pub fn get(&self, key: &OffsetKey) -> Option<Committed> {
