@@ -11,13 +11,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::api::BrokerHandler;
 use crate::background;
 use crate::config::BrokerConfig;
 use crate::errors::{BrokerError, error_chain};
 use crate::group::Coordinator;
 use crate::group::state::GroupConfig;
-use crate::kafka::KafkaBroker;
+use crate::kafka_api::KafkaApi;
+use crate::native_api::NativeApi;
 use crate::offsets::OffsetStore;
 use crate::producers::ProducerIds;
 use crate::state::BrokerState;
@@ -119,7 +119,7 @@ impl Broker {
         let mut server_stop = stopping.clone();
         let server = tokio::spawn(server::run(
             listener,
-            Arc::new(BrokerHandler::new(state.clone())),
+            Arc::new(NativeApi::new(state.clone())),
             server_config.clone(),
             stats.clone(),
             request_budget.clone(),
@@ -136,7 +136,7 @@ impl Broker {
             let mut kafka_stop = stopping.clone();
             kafka_server = Some(tokio::spawn(server::serve(
                 listener,
-                Arc::new(Kafka::new(Arc::new(KafkaBroker::new(state.clone())))),
+                Arc::new(Kafka::new(Arc::new(KafkaApi::new(state.clone())))),
                 server_config,
                 stats.clone(),
                 request_budget.clone(),

@@ -9,9 +9,9 @@
 //!   clean shutdown) and [`run`], what the binary does.
 //! - [`config`] — [`BrokerConfig`]; flags > `SLUICE_*` environment > TOML
 //!   file > defaults.
-//! - `api`: one module per request type behind one dispatch,
-//!   [`api::BrokerHandler`], the `sluice_network::Handler` of the broker.
-//! - [`kafka`] — the Kafka listener's handler, [`kafka::KafkaBroker`] (the
+//! - [`native_api`] — the native protocol handlers: one module per request type behind one dispatch,
+//!   [`native_api::NativeApi`], the `sluice_network::Handler` of the broker.
+//! - [`kafka_api`] — the Kafka protocol handlers, [`kafka_api::KafkaApi`] (the
 //!   `sluice_network::KafkaHandler`), one module per api family.
 //! - [`group`] — the Kafka consumer group coordinator: plain state machine
 //!   ([`group::state`]) and its async shell (timers, waiting requests).
@@ -48,7 +48,6 @@
 //! # }
 //! ```
 
-pub mod api;
 mod background;
 pub mod broker;
 pub mod config;
@@ -56,8 +55,9 @@ pub mod errors;
 mod fd_budget;
 mod fetch_budget;
 pub mod group;
-pub mod kafka;
+pub mod kafka_api;
 mod long_poll;
+pub mod native_api;
 pub mod offsets;
 mod parallel;
 pub mod partition;

@@ -19,8 +19,8 @@ use sluice_protocol::{ErrorCode, pb};
 use tracing::info;
 
 use super::codes::api_error_code;
-use crate::api::blocking;
 use crate::errors::ApiError;
+use crate::native_api::blocking;
 use crate::state::BrokerState;
 use crate::topics::{MAX_PARTITIONS, validate_topic_name};
 

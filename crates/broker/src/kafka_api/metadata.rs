@@ -71,7 +71,7 @@ fn lookup(
         return error(K::UNKNOWN_TOPIC_OR_PARTITION);
     }
     let partitions = state.topics.defaults.partitions;
-    let created = crate::api::blocking(|| {
+    let created = crate::native_api::blocking(|| {
         state
             .topics
             .create(name, partitions, &pb::TopicConfig::default())

@@ -27,17 +27,17 @@ use crate::state::BrokerState;
 
 /// The broker's [`Handler`].
 #[derive(Debug, Clone)]
-pub struct BrokerHandler {
+pub struct NativeApi {
     state: Arc<BrokerState>,
 }
 
-impl BrokerHandler {
-    pub fn new(state: Arc<BrokerState>) -> BrokerHandler {
-        BrokerHandler { state }
+impl NativeApi {
+    pub fn new(state: Arc<BrokerState>) -> NativeApi {
+        NativeApi { state }
     }
 }
 
-impl Handler for BrokerHandler {
+impl Handler for NativeApi {
     fn handle(&self, request: Request) -> Reply {
         let state = &self.state;
         match request.api {

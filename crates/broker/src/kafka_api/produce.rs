@@ -23,8 +23,8 @@ use sluice_record::{BatchHeader, RecordError};
 use tracing::{debug, info, warn};
 
 use super::codes::api_error_code;
-use crate::api::produce::wait_durable;
 use crate::errors::ApiError;
+use crate::native_api::produce::wait_durable;
 use crate::partition::Partition;
 use crate::producers::Check;
 use crate::state::BrokerState;
@@ -223,7 +223,7 @@ pub(super) fn init_producer_id(
             ..InitProducerIdResponse::default()
         }
     } else {
-        match crate::api::blocking(|| state.producer_ids.allocate()) {
+        match crate::native_api::blocking(|| state.producer_ids.allocate()) {
             Ok(producer_id) => {
                 info!(producer_id, peer = %request.peer, client = ?request.header.client_id, "producer id allocated");
                 InitProducerIdResponse {

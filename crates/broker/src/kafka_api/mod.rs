@@ -1,9 +1,9 @@
 //! The Kafka listener's request handling: one module per api (or per
-//! family of apis) behind one dispatch, [`KafkaBroker`], the
+//! family of apis) behind one dispatch, [`KafkaApi`], the
 //! `sluice_network::KafkaHandler` of the broker.
 //!
 //! It serves the same topics, partition logs and committed offsets as the
-//! native protocol ([`crate::api`]), with Kafka's semantics on top: a
+//! native protocol ([`crate::native_api`]), with Kafka's semantics on top: a
 //! single-node cluster whose node is always the leader and the group
 //! coordinator, idempotent produce ([`crate::producers`]) and consumer
 //! groups ([`crate::group`]). Framing, the ApiVersions fallback and
@@ -34,17 +34,17 @@ pub const CLUSTER_ID: &str = "sluice";
 
 /// The broker's [`KafkaHandler`].
 #[derive(Debug, Clone)]
-pub struct KafkaBroker {
+pub struct KafkaApi {
     state: Arc<BrokerState>,
 }
 
-impl KafkaBroker {
-    pub fn new(state: Arc<BrokerState>) -> KafkaBroker {
-        KafkaBroker { state }
+impl KafkaApi {
+    pub fn new(state: Arc<BrokerState>) -> KafkaApi {
+        KafkaApi { state }
     }
 }
 
-impl KafkaHandler for KafkaBroker {
+impl KafkaHandler for KafkaApi {
     fn handle(&self, request: KafkaRequest) -> Reply {
         let state = &self.state;
         let r = &request;
