@@ -70,6 +70,17 @@ impl ErrorCode {
             Self::InvalidOffset => "invalid offset",
             Self::InvalidGroup => "invalid consumer group",
             Self::GroupIdNotFound => "consumer group not found",
+            Self::UnknownMemberId => "unknown group member",
+            Self::IllegalGeneration => "not the group's current generation",
+            Self::RebalanceInProgress => "group rebalance in progress",
+            Self::MemberIdRequired => "join again with the member id given",
+            Self::InconsistentGroupProtocol => "group protocol matches none of the group's",
+            Self::InvalidSessionTimeout => "session timeout outside the accepted range",
+            Self::NotCoordinator => "not the group's coordinator",
+            Self::InvalidRequiredAcks => "acks must be -1, 0 or 1",
+            Self::OutOfOrderSequence => "producer sequence out of order",
+            Self::InvalidProducerEpoch => "producer epoch fenced",
+            Self::UnknownProducerId => "unknown producer id",
         }
     }
 }
@@ -188,6 +199,17 @@ mod tests {
             (ErrorCode::InvalidOffset, 19),
             (ErrorCode::InvalidGroup, 20),
             (ErrorCode::GroupIdNotFound, 21),
+            (ErrorCode::UnknownMemberId, 22),
+            (ErrorCode::IllegalGeneration, 23),
+            (ErrorCode::RebalanceInProgress, 24),
+            (ErrorCode::MemberIdRequired, 25),
+            (ErrorCode::InconsistentGroupProtocol, 26),
+            (ErrorCode::InvalidSessionTimeout, 27),
+            (ErrorCode::NotCoordinator, 28),
+            (ErrorCode::InvalidRequiredAcks, 29),
+            (ErrorCode::OutOfOrderSequence, 30),
+            (ErrorCode::InvalidProducerEpoch, 31),
+            (ErrorCode::UnknownProducerId, 32),
         ];
         for (code, number) in expected {
             assert_eq!(code as i32, number, "{code:?}");
@@ -197,7 +219,7 @@ mod tests {
 
     #[test]
     fn unknown_numbers_are_not_success() {
-        assert_eq!(ErrorCode::from_wire(22), ErrorCode::Unknown);
+        assert_eq!(ErrorCode::from_wire(33), ErrorCode::Unknown);
         assert_eq!(ErrorCode::from_wire(-1), ErrorCode::Unknown);
         assert!(!ErrorCode::from_wire(999).is_ok());
         assert!(ErrorCode::None.is_ok());

@@ -33,6 +33,17 @@ pub fn kafka_code(code: ErrorCode) -> i16 {
         ErrorCode::BrokerShuttingDown => K::NOT_LEADER_OR_FOLLOWER,
         ErrorCode::InvalidGroup => K::INVALID_GROUP_ID,
         ErrorCode::GroupIdNotFound => K::GROUP_ID_NOT_FOUND,
+        ErrorCode::UnknownMemberId => K::UNKNOWN_MEMBER_ID,
+        ErrorCode::IllegalGeneration => K::ILLEGAL_GENERATION,
+        ErrorCode::RebalanceInProgress => K::REBALANCE_IN_PROGRESS,
+        ErrorCode::MemberIdRequired => K::MEMBER_ID_REQUIRED,
+        ErrorCode::InconsistentGroupProtocol => K::INCONSISTENT_GROUP_PROTOCOL,
+        ErrorCode::InvalidSessionTimeout => K::INVALID_SESSION_TIMEOUT,
+        ErrorCode::NotCoordinator => K::NOT_COORDINATOR,
+        ErrorCode::InvalidRequiredAcks => K::INVALID_REQUIRED_ACKS,
+        ErrorCode::OutOfOrderSequence => K::OUT_OF_ORDER_SEQUENCE_NUMBER,
+        ErrorCode::InvalidProducerEpoch => K::INVALID_PRODUCER_EPOCH,
+        ErrorCode::UnknownProducerId => K::UNKNOWN_PRODUCER_ID,
         ErrorCode::Unknown => K::UNKNOWN_SERVER_ERROR,
     }
 }

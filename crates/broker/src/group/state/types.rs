@@ -137,3 +137,27 @@ pub struct GroupSummary {
     pub generation: i32,
     pub members: Vec<MemberSummary>,
 }
+
+/// Why the coordinator refused a group request, whichever protocol asked;
+/// each protocol maps it to its own code at its edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GroupError {
+    #[error("the group id is empty")]
+    InvalidGroupId,
+    #[error("the member id is not in the group")]
+    UnknownMemberId,
+    #[error("not the group's current generation")]
+    IllegalGeneration,
+    #[error("the group is rebalancing")]
+    RebalanceInProgress,
+    #[error("join again with the member id given")]
+    MemberIdRequired,
+    #[error("the protocol type or assignors match none of the group's")]
+    InconsistentGroupProtocol,
+    #[error("the session timeout is outside the accepted range")]
+    InvalidSessionTimeout,
+    #[error("this broker is no longer the group's coordinator")]
+    NotCoordinator,
+    #[error("the group coordinator is not available")]
+    CoordinatorNotAvailable,
+}
