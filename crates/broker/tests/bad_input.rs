@@ -302,6 +302,7 @@ fn seed_frame(kind: u8) -> Vec<u8> {
                     offset: 1,
                     metadata: String::new(),
                 }],
+                ..Default::default()
             },
             &mut out,
         ),

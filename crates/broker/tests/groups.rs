@@ -26,6 +26,7 @@ fn commit(group: &str, topic: &str, partition: u32, offset: i64) -> pb::CommitOf
             offset,
             metadata: "m".into(),
         }],
+        ..Default::default()
     }
 }
 

@@ -345,6 +345,7 @@ async fn offsets_are_shared_with_the_native_protocol() {
                 offset: 7,
                 metadata: String::new(),
             }],
+            ..Default::default()
         })
         .await;
     assert_eq!(committed.partitions[0].error_code, 0);

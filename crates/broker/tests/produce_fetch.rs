@@ -355,6 +355,7 @@ async fn consumer_offsets_commit_and_fetch() {
                     metadata: String::new(),
                 },
             ],
+            ..Default::default()
         })
         .await;
     let codes: Vec<ErrorCode> = commit

@@ -40,6 +40,7 @@ async fn restart_keeps_topics_and_offsets() {
                     offset: 1,
                     metadata: "half way".into(),
                 }],
+                ..Default::default()
             })
             .await;
         assert_eq!(code(commit.partitions[0].error_code), ErrorCode::None);
@@ -201,6 +202,7 @@ async fn acks_all_survives_sigkill() {
                 offset: 17,
                 metadata: String::new(),
             }],
+            ..Default::default()
         })
         .await;
     assert_eq!(code(commit.partitions[0].error_code), ErrorCode::None);
@@ -243,6 +245,7 @@ async fn deleted_topics_stay_deleted_with_their_committed_offsets() {
             offset: 2,
             metadata: String::new(),
         }],
+        ..Default::default()
     };
     let committed = async |client: &mut Client| {
         let offsets = client

@@ -320,6 +320,7 @@ impl Client {
                         metadata: String::new(),
                     })
                     .collect(),
+                ..Default::default()
             })
             .await?;
         for p in resp.partitions {

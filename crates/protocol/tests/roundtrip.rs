@@ -126,6 +126,7 @@ fn offset_apis() {
             offset: 11,
             metadata: "host-a".into(),
         }],
+        ..Default::default()
     });
     ok_response(pb::CommitOffsetsResponse {
         error_code: 0,
