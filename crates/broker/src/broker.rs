@@ -243,7 +243,7 @@ impl BrokerHandle {
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || {
             state.topics.close_all();
-            if let Err(error) = state.offsets.log.close() {
+            if let Err(error) = state.offsets.log().close() {
                 warn!(error = %error_chain(&error), "closing the consumer offsets log failed");
             }
         })

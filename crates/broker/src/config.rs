@@ -192,7 +192,7 @@ impl BrokerConfig {
         };
         topic_defaults
             .log_config()
-            .map_err(|e| anyhow::anyhow!("invalid default topic settings: {}", e.message))?;
+            .map_err(|e| anyhow::anyhow!("invalid default topic settings: {}", e.message()))?;
         let config = BrokerConfig {
             data_dir: cli.data_dir.or(file.data_dir).unwrap_or(d.data_dir),
             listen: cli.listen.or(file.listen).unwrap_or(d.listen),

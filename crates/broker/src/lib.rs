@@ -9,21 +9,25 @@
 //!   clean shutdown) and [`run`], what the binary does.
 //! - [`config`] — [`BrokerConfig`]; flags > `SLUICE_*` environment > TOML
 //!   file > defaults.
-//! - [`native_api`] — the native protocol handlers: one module per request type behind one dispatch,
-//!   [`native_api::NativeApi`], the `sluice_network::Handler` of the broker.
-//! - [`kafka_api`] — the Kafka protocol handlers, [`kafka_api::KafkaApi`] (the
-//!   `sluice_network::KafkaHandler`), one module per api family.
+//! - [`service`] — the broker core behind both protocols: produce, fetch
+//!   (budget, long poll), list offsets, offset commit and fetch, topic admin
+//!   and settings, and [`service::ServiceError`], the one error of requests.
+//! - [`native_api`] — the native protocol's codec over the core: one module
+//!   per request type behind one dispatch, [`native_api::NativeApi`], the
+//!   `sluice_network::Handler` of the broker.
+//! - [`kafka_api`] — the Kafka protocol's codec over the core,
+//!   [`kafka_api::KafkaApi`] (the `sluice_network::KafkaHandler`), one module
+//!   per api family.
 //! - [`group`] — the Kafka consumer group coordinator: plain state machine
 //!   ([`group::state`]) and its async shell (timers, waiting requests).
 //! - [`producers`] — idempotent producers: durable producer ids and the
 //!   per-partition sequence state.
-//! - `long_poll`: the fetch wait shared by both protocols.
 //! - [`topics`] — the topic registry, its on-disk layout and recovery;
 //!   [`partition`] — a log plus the append signal long polls wait on.
 //! - [`offsets`] — committed consumer group offsets in an internal log.
 //! - `background`: interval flush and retention.
-//! - [`errors`] — [`errors::ApiError`], [`errors::BrokerError`] and the one
-//!   mapping from storage errors to wire codes.
+//! - [`errors`] — [`errors::BrokerError`] (startup and shutdown) and
+//!   [`errors::error_chain`].
 //! - `persist`: atomic small-file writes (temp file, fsync, rename).
 //! - `parallel`: blocking file work over many partitions on a few threads.
 //!
@@ -53,16 +57,16 @@ pub mod broker;
 pub mod config;
 pub mod errors;
 mod fd_budget;
-mod fetch_budget;
+mod file_range;
 pub mod group;
 pub mod kafka_api;
-mod long_poll;
 pub mod native_api;
 pub mod offsets;
 mod parallel;
 pub mod partition;
 mod persist;
 pub mod producers;
+pub mod service;
 pub mod state;
 pub mod topics;
 

@@ -6,13 +6,14 @@
 //! the JSON object `{"offset": .., "metadata": ..}`, or no value (a
 //! tombstone) when the commit was deleted with its topic. At startup the log
 //! is replayed in order into a map, so the last record of a key wins. A
-//! commit is acknowledged once its batch is flushed (acks=all semantics).
+//! commit is acknowledged once its batch is flushed (acks=all semantics), by
+//! the log's flusher (a [`Partition`], as the topics' logs).
 //!
 //! The log is not compacted yet: it grows by one small batch per commit.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,13 @@ use sluice_record::{BatchBuilder, RecordBatch};
 use sluice_storage::{LogConfig, PartitionLog};
 use tracing::{info, warn};
 
-use crate::errors::{ApiError, BrokerError};
+use crate::errors::BrokerError;
+use crate::partition::Partition;
+use crate::service::ServiceError;
+use crate::service::produce::wait_durable;
+
+/// The name of the committed offsets log (and its directory).
+const OFFSETS_LOG: &str = "__consumer_offsets";
 
 /// The key of one committed position.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,7 +46,8 @@ pub struct Committed {
 
 #[derive(Debug)]
 pub struct OffsetStore {
-    pub log: PartitionLog,
+    /// The log, with its flusher.
+    partition: Arc<Partition>,
     /// The replayed state. Updated under this lock in the same order the
     /// batches enter the log, so memory and log agree on "last one wins".
     map: Mutex<HashMap<OffsetKey, Committed>>,
@@ -47,7 +55,7 @@ pub struct OffsetStore {
 
 impl OffsetStore {
     pub fn open(data_dir: &Path) -> Result<OffsetStore, BrokerError> {
-        let path = data_dir.join("__consumer_offsets");
+        let path = data_dir.join(OFFSETS_LOG);
         let config = LogConfig {
             segment_bytes: 16 << 20,
             max_message_bytes: 8 << 20,
@@ -92,45 +100,61 @@ impl OffsetStore {
         }
         info!(records, keys = map.len(), "consumer offsets replayed");
         Ok(OffsetStore {
-            log,
+            partition: Arc::new(Partition::new(OFFSETS_LOG.to_owned(), 0, log)),
             map: Mutex::new(map),
         })
     }
 
-    /// Appends the commits as one batch and applies them. Returns the offset
-    /// the caller must flush to before acknowledging.
-    pub fn commit(&self, entries: &[(OffsetKey, Committed)]) -> Result<i64, ApiError> {
+    pub fn log(&self) -> &PartitionLog {
+        &self.partition.log
+    }
+
+    /// Appends the commits as one batch and applies them. Returns the wait
+    /// for the batch to be on disk, which must end before the commit is
+    /// acknowledged.
+    pub fn commit(
+        &self,
+        entries: &[(OffsetKey, Committed)],
+    ) -> Result<impl Future<Output = Result<(), ServiceError>> + Send + 'static, ServiceError> {
         let now = now_ms();
         let mut builder = BatchBuilder::new();
         for (key, value) in entries {
             let key_bytes = encode_key(key);
             let value_bytes = serde_json::to_vec(value)
-                .map_err(|e| ApiError::new(sluice_protocol::ErrorCode::Unknown, e.to_string()))?;
+                .map_err(|e| ServiceError::Internal(format!("encoding a commit: {e}")))?;
             builder.append(now, Some(&key_bytes), Some(&value_bytes), &[]);
         }
         let batch = builder.build();
         let mut map = self.lock();
-        let info = self.log.append(&batch)?;
+        let info = self.partition.log.append(&batch)?;
         for (key, value) in entries {
             map.insert(key.clone(), value.clone());
         }
-        Ok(info.last_offset + 1)
+        drop(map);
+        Ok(wait_durable(
+            self.partition.clone(),
+            info.last_offset + 1,
+            None,
+        ))
     }
 
     /// Deletes every group's commits for `topic` (the topic was deleted: a topic created later
     /// under the same name starts with no committed positions, as in Kafka). Durable when it
     /// returns.
-    pub fn forget_topic(&self, topic: &str) -> Result<usize, ApiError> {
+    pub fn forget_topic(&self, topic: &str) -> Result<usize, ServiceError> {
         self.forget(|key| key.topic == topic)
     }
 
     /// Deletes the commits of topics that `exists` denies (left by a deletion that a crash
     /// interrupted before its tombstones were written).
-    pub fn forget_missing_topics(&self, exists: impl Fn(&str) -> bool) -> Result<usize, ApiError> {
+    pub fn forget_missing_topics(
+        &self,
+        exists: impl Fn(&str) -> bool,
+    ) -> Result<usize, ServiceError> {
         self.forget(|key| !exists(&key.topic))
     }
 
-    fn forget(&self, doomed: impl Fn(&OffsetKey) -> bool) -> Result<usize, ApiError> {
+    fn forget(&self, doomed: impl Fn(&OffsetKey) -> bool) -> Result<usize, ServiceError> {
         let (end, forgotten) = {
             let mut map = self.lock();
             let keys: Vec<OffsetKey> = map.keys().filter(|k| doomed(k)).cloned().collect();
@@ -141,13 +165,13 @@ impl OffsetStore {
             for key in &keys {
                 builder.append(now_ms(), Some(&encode_key(key)), None, &[]);
             }
-            let info = self.log.append(&builder.build())?;
+            let info = self.partition.log.append(&builder.build())?;
             for key in &keys {
                 map.remove(key);
             }
             (info.last_offset + 1, keys.len())
         };
-        self.log.flush_to(end)?;
+        self.partition.log.flush_to(end)?;
         info!(
             keys = forgotten,
             "deleted committed offsets of deleted topics"
@@ -213,8 +237,8 @@ fn decode_key(bytes: &[u8]) -> Option<OffsetKey> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn commits_replay_last_wins() {
+    #[tokio::test]
+    async fn commits_replay_last_wins() {
         let dir = tempfile::tempdir().unwrap();
         let key = OffsetKey {
             group: "g".into(),
@@ -224,7 +248,7 @@ mod tests {
         {
             let store = OffsetStore::open(dir.path()).unwrap();
             for offset in [5, 9] {
-                let end = store
+                let durable = store
                     .commit(&[(
                         key.clone(),
                         Committed {
@@ -233,7 +257,7 @@ mod tests {
                         },
                     )])
                     .unwrap();
-                store.log.flush_to(end).unwrap();
+                durable.await.unwrap();
             }
             // Dropped without close: a crash as far as the log is concerned.
         }
@@ -243,8 +267,8 @@ mod tests {
         assert!(store.group("other").is_empty());
     }
 
-    #[test]
-    fn commits_of_a_deleted_topic_are_gone_and_stay_gone() {
+    #[tokio::test]
+    async fn commits_of_a_deleted_topic_are_gone_and_stay_gone() {
         let dir = tempfile::tempdir().unwrap();
         let key = |group: &str, topic: &str| OffsetKey {
             group: group.into(),
@@ -262,7 +286,7 @@ mod tests {
                 (key("g2", "orders"), committed.clone()),
                 (key("g1", "kept"), committed.clone()),
             ];
-            store.log.flush_to(store.commit(&entries).unwrap()).unwrap();
+            store.commit(&entries).unwrap().await.unwrap();
             assert_eq!(store.forget_topic("orders").unwrap(), 2);
             assert_eq!(store.get(&key("g1", "orders")), None);
             assert_eq!(store.forget_topic("orders").unwrap(), 0);

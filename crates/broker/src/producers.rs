@@ -25,14 +25,14 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use sluice_kafka::ErrorCode;
 use sluice_record::BATCH_HEADER_LEN;
 use sluice_record::BatchHeader;
 use sluice_storage::PartitionLog;
 use tracing::warn;
 
-use crate::errors::{ApiError, BrokerError};
+use crate::errors::BrokerError;
 use crate::persist::write_atomic;
+use crate::service::{ProducerRejection, ServiceError};
 
 /// Batches remembered per producer and partition, as Kafka (and the
 /// clients' `max.in.flight.requests.per.connection` limit of 5).
@@ -76,16 +76,11 @@ impl ProducerIds {
 
     /// A new producer id. Blocking when a new block must be reserved (one
     /// fsync per [`ID_BLOCK`] ids).
-    pub fn allocate(&self) -> Result<i64, ApiError> {
+    pub fn allocate(&self) -> Result<i64, ServiceError> {
         let mut block = self.block.lock().unwrap_or_else(|e| e.into_inner());
         if block.0 >= block.1 {
             let limit = block.1 + ID_BLOCK;
-            write_atomic(&self.path, format!("{limit}\n").as_bytes()).map_err(|error| {
-                ApiError::new(
-                    sluice_protocol::ErrorCode::StorageError,
-                    crate::errors::error_chain(&error),
-                )
-            })?;
+            write_atomic(&self.path, format!("{limit}\n").as_bytes())?;
             block.1 = limit;
         }
         let id = block.0;
@@ -119,8 +114,8 @@ pub enum Check {
         base_offset: i64,
         last_offset: i64,
     },
-    /// Answer with this Kafka error code.
-    Reject(i16),
+    /// Refuse the batch.
+    Reject(ProducerRejection),
 }
 
 /// The producers of one partition. Held under the partition's lock across
@@ -156,14 +151,14 @@ impl ProducerStates {
         };
         let epoch = header.producer_epoch;
         if epoch < entry.epoch {
-            return Check::Reject(ErrorCode::INVALID_PRODUCER_EPOCH);
+            return Check::Reject(ProducerRejection::InvalidEpoch);
         }
         let (first_seq, last_seq) = sequence_range(header);
         if epoch > entry.epoch {
             return if first_seq == 0 {
                 Check::Append
             } else {
-                Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+                Check::Reject(ProducerRejection::OutOfOrderSequence)
             };
         }
         if let Some(b) = entry
@@ -179,7 +174,7 @@ impl ProducerStates {
         match entry.batches.back() {
             None => Check::Append,
             Some(last) if first_seq == increment_sequence(last.last_seq, 1) => Check::Append,
-            Some(_) => Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+            Some(_) => Check::Reject(ProducerRejection::OutOfOrderSequence),
         }
     }
 
@@ -266,7 +261,7 @@ mod tests {
         );
         assert_eq!(
             s.check(&header(7, 0, 5, 1)),
-            Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+            Check::Reject(ProducerRejection::OutOfOrderSequence)
         );
         let next = header(7, 0, 3, 2);
         assert_eq!(s.check(&next), Check::Append);
@@ -274,12 +269,12 @@ mod tests {
         assert_eq!(s.check(&header(7, 1, 0, 1)), Check::Append);
         assert_eq!(
             s.check(&header(7, 1, 4, 1)),
-            Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+            Check::Reject(ProducerRejection::OutOfOrderSequence)
         );
         s.record(&header(7, 1, 0, 1), 105);
         assert_eq!(
             s.check(&header(7, 0, 5, 1)),
-            Check::Reject(ErrorCode::INVALID_PRODUCER_EPOCH)
+            Check::Reject(ProducerRejection::InvalidEpoch)
         );
         // Unknown producers start anywhere.
         assert_eq!(s.check(&header(8, 3, 42, 1)), Check::Append);
@@ -301,7 +296,7 @@ mod tests {
         ));
         assert_eq!(
             s.check(&header(1, 0, 1, 1)),
-            Check::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+            Check::Reject(ProducerRejection::OutOfOrderSequence)
         );
     }
 

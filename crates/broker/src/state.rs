@@ -21,11 +21,3 @@ pub struct BrokerState {
     /// Becomes `true` when shutdown starts: long polls answer at once.
     pub stopping: watch::Receiver<bool>,
 }
-
-impl BrokerState {
-    /// Deletes a topic, its data and every group's committed offsets for it (blocking).
-    pub fn delete_topic(&self, name: &str) -> Result<(), crate::errors::ApiError> {
-        self.topics
-            .delete(name, || self.offsets.forget_topic(name).map(|_| ()))
-    }
-}

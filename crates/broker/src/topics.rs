@@ -21,107 +21,24 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sluice_protocol::{ErrorCode, pb};
 use sluice_storage::{FileCache, LogConfig, PartitionLog, WriteMode};
 use tracing::{info, warn};
 
-use crate::errors::{ApiError, BrokerError, error_chain};
+use crate::errors::{BrokerError, error_chain};
 use crate::partition::Partition;
 use crate::persist::{sync_dir, write_atomic};
+pub use crate::service::TopicSettings;
+use crate::service::{ServiceError, TopicOverrides};
 
 /// Longest topic name, as in Kafka.
 pub const MAX_TOPIC_NAME: usize = 249;
 /// Most partitions one topic may have.
 pub const MAX_PARTITIONS: u32 = 10_000;
 
-/// A topic's settings, resolved: every value set. What `topic.json` stores
-/// and Metadata reports. Negative retention means unlimited; a zero flush
-/// setting means that policy is off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TopicSettings {
-    pub partitions: u32,
-    pub segment_bytes: u64,
-    pub segment_ms: u64,
-    pub retention_bytes: i64,
-    pub retention_ms: i64,
-    pub flush_messages: u64,
-    pub flush_interval_ms: u64,
-    pub max_message_bytes: u32,
-}
-
-impl Default for TopicSettings {
-    fn default() -> Self {
-        TopicSettings {
-            partitions: 1,
-            segment_bytes: 128 << 20,
-            segment_ms: 7 * 24 * 3600 * 1000,
-            retention_bytes: -1,
-            retention_ms: 7 * 24 * 3600 * 1000,
-            flush_messages: 0,
-            flush_interval_ms: 1000,
-            max_message_bytes: 8 << 20,
-        }
-    }
-}
-
-impl TopicSettings {
-    /// These settings with the fields set in `config` replaced.
-    pub fn with_overrides(&self, partitions: u32, config: &pb::TopicConfig) -> TopicSettings {
-        TopicSettings {
-            partitions,
-            segment_bytes: config.segment_bytes.unwrap_or(self.segment_bytes),
-            segment_ms: config.segment_ms.unwrap_or(self.segment_ms),
-            retention_bytes: config.retention_bytes.unwrap_or(self.retention_bytes),
-            retention_ms: config.retention_ms.unwrap_or(self.retention_ms),
-            flush_messages: config.flush_messages.unwrap_or(self.flush_messages),
-            flush_interval_ms: config.flush_interval_ms.unwrap_or(self.flush_interval_ms),
-            max_message_bytes: config.max_message_bytes.unwrap_or(self.max_message_bytes),
-        }
-    }
-
-    /// The storage configuration, validated (`INVALID_CONFIG` otherwise).
-    pub fn log_config(&self) -> Result<LogConfig, ApiError> {
-        let invalid = |why: &str| Err(ApiError::new(ErrorCode::InvalidConfig, why));
-        let unlimited = |v: i64| if v < 0 { None } else { Some(v as u64) };
-        if self.retention_bytes < -1 || self.retention_ms < -1 {
-            return invalid("retention values must be -1 (unlimited) or non-negative");
-        }
-        if self.segment_ms == 0 {
-            return invalid("segment_ms must be positive");
-        }
-        let config = LogConfig {
-            segment_bytes: self.segment_bytes,
-            segment_ms: self.segment_ms,
-            retention_bytes: unlimited(self.retention_bytes),
-            retention_ms: unlimited(self.retention_ms),
-            flush_messages: (self.flush_messages > 0).then_some(self.flush_messages),
-            flush_interval_ms: (self.flush_interval_ms > 0).then_some(self.flush_interval_ms),
-            max_message_bytes: u64::from(self.max_message_bytes),
-            ..LogConfig::default()
-        };
-        config
-            .validate()
-            .map_err(|e| ApiError::new(ErrorCode::InvalidConfig, error_chain(&e)))?;
-        Ok(config)
-    }
-
-    pub fn to_pb(&self) -> pb::TopicConfig {
-        pb::TopicConfig {
-            segment_bytes: Some(self.segment_bytes),
-            segment_ms: Some(self.segment_ms),
-            retention_bytes: Some(self.retention_bytes),
-            retention_ms: Some(self.retention_ms),
-            flush_messages: Some(self.flush_messages),
-            flush_interval_ms: Some(self.flush_interval_ms),
-            max_message_bytes: Some(self.max_message_bytes),
-        }
-    }
-}
-
 /// Kafka's rule: 1 to 249 characters from `[a-zA-Z0-9._-]`, not `.` or `..`; names starting
 /// `__` belong to internal topics (`__consumer_offsets`), which clients cannot create.
-pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
-    let invalid = |why: String| Err(ApiError::new(ErrorCode::InvalidTopic, why));
+pub fn validate_topic_name(name: &str) -> Result<(), ServiceError> {
+    let invalid = |why: String| Err(ServiceError::InvalidTopic(why));
     if name.is_empty() || name.len() > MAX_TOPIC_NAME {
         return invalid(format!(
             "topic name must be 1 to {MAX_TOPIC_NAME} characters"
@@ -168,16 +85,17 @@ pub struct Topic {
 
 impl Topic {
     /// The partition with `index`, or why there is none.
-    pub fn partition(&self, index: u32) -> Result<&Arc<Partition>, ApiError> {
+    pub fn partition(&self, index: u32) -> Result<&Arc<Partition>, ServiceError> {
         if let Ok(at) = self.partitions.binary_search_by_key(&index, |p| p.index) {
             return Ok(&self.partitions[at]);
         }
         match self.offline.get(&index) {
-            Some(reason) => Err(ApiError::new(
-                ErrorCode::StorageError,
-                format!("partition {}-{index} is offline: {reason}", self.name),
-            )),
-            None => Err(ApiError::unknown_topic(&self.name, Some(index))),
+            Some(reason) => Err(ServiceError::PartitionOffline {
+                topic: self.name.clone(),
+                partition: index,
+                reason: reason.clone(),
+            }),
+            None => Err(ServiceError::unknown_partition(&self.name, index)),
         }
     }
 }
@@ -272,7 +190,7 @@ impl Topics {
                 .log_config()
                 .map_err(|e| BrokerError::Metadata {
                     path: meta_path.clone(),
-                    reason: e.message,
+                    reason: e.message(),
                 })?;
             let log_config = logs.apply(log_config);
             found.push((dir, file, log_config));
@@ -341,9 +259,9 @@ impl Topics {
             .collect()
     }
 
-    pub fn partition(&self, topic: &str, partition: u32) -> Result<Arc<Partition>, ApiError> {
+    pub fn partition(&self, topic: &str, partition: u32) -> Result<Arc<Partition>, ServiceError> {
         let Some(found) = self.get(topic) else {
-            return Err(ApiError::unknown_topic(topic, Some(partition)));
+            return Err(ServiceError::unknown_partition(topic, partition));
         };
         found.partition(partition).cloned()
     }
@@ -354,24 +272,18 @@ impl Topics {
         &self,
         name: &str,
         partitions: u32,
-        config: &pb::TopicConfig,
-    ) -> Result<Arc<Topic>, ApiError> {
+        overrides: &TopicOverrides,
+    ) -> Result<Arc<Topic>, ServiceError> {
         validate_topic_name(name)?;
-        if partitions == 0 || partitions > MAX_PARTITIONS {
-            return Err(ApiError::new(
-                ErrorCode::InvalidPartitions,
-                format!("partitions must be 1 to {MAX_PARTITIONS}, got {partitions}"),
-            ));
-        }
-        let settings = self.defaults.with_overrides(partitions, config);
+        crate::service::topics::check_partitions(partitions)?;
+        let settings = self.defaults.with_overrides(partitions, overrides);
         let log_config = self.logs.apply(settings.log_config()?);
         let _reserved = {
             let mut busy = self.lock_admin();
             if self.read().contains_key(name) || busy.contains_key(name) {
-                return Err(ApiError::new(
-                    ErrorCode::TopicAlreadyExists,
-                    format!("topic {name} already exists (or is being created or deleted)"),
-                ));
+                return Err(ServiceError::TopicExists {
+                    topic: name.to_owned(),
+                });
             }
             let held: u64 = self
                 .read()
@@ -380,13 +292,10 @@ impl Topics {
                 .chain(busy.values().map(|p| u64::from(*p)))
                 .sum();
             if held + u64::from(partitions) > u64::from(self.max_partitions) {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidPartitions,
-                    format!(
-                        "the broker holds {held} partitions; {partitions} more would pass its limit of {} (--max-partitions)",
-                        self.max_partitions
-                    ),
-                ));
+                return Err(ServiceError::InvalidPartitions(format!(
+                    "the broker holds {held} partitions; {partitions} more would pass its limit of {} (--max-partitions)",
+                    self.max_partitions
+                )));
             }
             busy.insert(name.to_owned(), partitions);
             Reserved { topics: self, name }
@@ -415,7 +324,7 @@ impl Topics {
             Err(error) => {
                 warn!(topic = name, error = %error_chain(&error), "topic creation failed");
                 let _ = fs::remove_dir_all(&dir);
-                return Err(broker_error_to_api(&error));
+                return Err(error.into());
             }
         };
         let topic = Arc::new(Topic {
@@ -439,15 +348,19 @@ impl Topics {
     pub fn delete(
         &self,
         name: &str,
-        forget: impl FnOnce() -> Result<(), ApiError>,
-    ) -> Result<(), ApiError> {
+        forget: impl FnOnce() -> Result<(), ServiceError>,
+    ) -> Result<(), ServiceError> {
         let (topic, _reserved) = {
             let mut busy = self.lock_admin();
             if busy.contains_key(name) {
-                return Err(ApiError::unknown_topic(name, None));
+                return Err(ServiceError::UnknownTopic {
+                    topic: name.to_owned(),
+                });
             }
             let Some(topic) = self.write().remove(name) else {
-                return Err(ApiError::unknown_topic(name, None));
+                return Err(ServiceError::UnknownTopic {
+                    topic: name.to_owned(),
+                });
             };
             busy.insert(name.to_owned(), 0);
             (topic, Reserved { topics: self, name })
@@ -471,7 +384,7 @@ impl Topics {
             .and_then(|()| sync_dir(&self.root));
         if let Err(error) = result {
             warn!(topic = name, error = %error_chain(&error), "removing topic files failed");
-            return Err(broker_error_to_api(&error));
+            return Err(error.into());
         }
         // The topic is gone for good once its directory is in the trash (a restart empties the
         // trash), so a failure to remove the files now only delays freeing their space.
@@ -578,17 +491,6 @@ impl Drop for Reserved<'_> {
     }
 }
 
-fn broker_error_to_api(error: &BrokerError) -> ApiError {
-    let code = match error {
-        BrokerError::Storage { source, .. } => crate::errors::storage_error_code(source),
-        BrokerError::Io { source, .. } if source.raw_os_error() == Some(nix::libc::ENOSPC) => {
-            ErrorCode::DiskFull
-        }
-        _ => ErrorCode::StorageError,
-    };
-    ApiError::new(code, error_chain(error))
-}
-
 fn open_partitions(
     dir: &Path,
     topic: &str,
@@ -670,31 +572,10 @@ mod tests {
             &"x".repeat(250),
         ] {
             assert_eq!(
-                validate_topic_name(bad).unwrap_err().code,
-                ErrorCode::InvalidTopic,
+                validate_topic_name(bad).unwrap_err().kind(),
+                crate::service::ErrorKind::InvalidTopic,
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn settings_map_onto_log_config() {
-        let settings = TopicSettings {
-            retention_bytes: -1,
-            retention_ms: 1000,
-            flush_messages: 0,
-            segment_bytes: 1 << 20,
-            max_message_bytes: 1 << 16,
-            ..TopicSettings::default()
-        };
-        let config = settings.log_config().unwrap();
-        assert_eq!(config.retention_bytes, None);
-        assert_eq!(config.retention_ms, Some(1000));
-        assert_eq!(config.flush_messages, None);
-        let bad = TopicSettings {
-            segment_bytes: 10,
-            ..TopicSettings::default()
-        };
-        assert_eq!(bad.log_config().unwrap_err().code, ErrorCode::InvalidConfig);
     }
 }

@@ -268,7 +268,7 @@ async fn topic_admin_and_errors() {
         ErrorCode::UnknownTopicOrPartition
     );
     let bad_acks = client.call(&produce("t", 0, 5, vec![batch(&[b"x"])])).await;
-    assert_eq!(code(bad_acks.error_code), ErrorCode::InvalidRequest);
+    assert_eq!(code(bad_acks.error_code), ErrorCode::InvalidRequiredAcks);
 
     // Offset out of range reports the valid range.
     produce_values(&mut client, "t", 0, &[b"1", b"2"]).await;

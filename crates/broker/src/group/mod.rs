@@ -183,14 +183,25 @@ impl Coordinator {
         codes
     }
 
-    /// Whether an OffsetCommit of this member and generation is accepted
-    /// (`NONE`) or its error code. A group the coordinator does not know
-    /// only takes commits from outside any generation (the assign() path).
-    pub fn check_commit(&self, group_id: &str, member_id: &str, generation: i32) -> i16 {
-        match self.lock().groups.get_mut(group_id) {
+    /// Whether an OffsetCommit of this member and generation is accepted.
+    /// A group the coordinator does not know only takes commits from
+    /// outside any generation (the assign() path).
+    pub fn check_commit(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        generation: i32,
+    ) -> Result<(), state::GroupError> {
+        let code = match self.lock().groups.get_mut(group_id) {
             Some(group) => group.check_commit(member_id, generation, Instant::now()),
             None if generation < 0 => ErrorCode::NONE,
             None => ErrorCode::ILLEGAL_GENERATION,
+        };
+        match code {
+            ErrorCode::NONE => Ok(()),
+            ErrorCode::UNKNOWN_MEMBER_ID => Err(state::GroupError::UnknownMemberId),
+            ErrorCode::REBALANCE_IN_PROGRESS => Err(state::GroupError::RebalanceInProgress),
+            _ => Err(state::GroupError::IllegalGeneration),
         }
     }
 

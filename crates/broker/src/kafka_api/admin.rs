@@ -1,11 +1,8 @@
 //! CreateTopics and DeleteTopics over the same topic registry as the
 //! native CreateTopic/DeleteTopic.
 //!
-//! Kafka topic configs map onto Sluice's topic settings where one exists
-//! (`retention.ms`, `retention.bytes`, `segment.bytes`, `segment.ms`,
-//! `max.message.bytes`, `flush.messages`, `flush.ms`); `compression.type`
-//! is accepted as `producer` only (batches are stored as they come), and
-//! anything else is INVALID_CONFIG rather than silently ignored.
+//! Topic configs are the names of [`crate::service::SETTINGS`]; anything
+//! else is INVALID_CONFIG rather than silently ignored.
 
 use sluice_kafka::ErrorCode as K;
 use sluice_kafka::api::create_topics::{
@@ -15,14 +12,12 @@ use sluice_kafka::api::delete_topics::{
     DeletableTopicResult, DeleteTopicsRequest, DeleteTopicsResponse,
 };
 use sluice_network::{KafkaRequest, Reply};
-use sluice_protocol::{ErrorCode, pb};
 use tracing::info;
 
-use super::codes::api_error_code;
-use crate::errors::ApiError;
-use crate::native_api::blocking;
+use super::codes::kafka_code;
+use crate::service::topics::{CreateTopic, create_topic, delete_topic};
+use crate::service::{ServiceError, TopicOverrides, blocking};
 use crate::state::BrokerState;
-use crate::topics::{MAX_PARTITIONS, validate_topic_name};
 
 pub(super) fn create_topics(
     state: &BrokerState,
@@ -33,16 +28,11 @@ pub(super) fn create_topics(
         .topics
         .iter()
         .map(|topic| {
-            let result = create_one(state, topic, body.validate_only);
-            match &result {
-                Ok(()) if !body.validate_only => {
-                    info!(topic = %topic.name, peer = %request.peer, "created topic (Kafka)");
-                }
-                _ => {}
-            }
+            let result = creation(topic, body.validate_only)
+                .and_then(|create| blocking(|| create_topic(state, &create)));
             let (error_code, error_message) = match result {
-                Ok(()) => (K::NONE, None),
-                Err(error) => (api_error_code(&error), Some(error.message)),
+                Ok(_) => (K::NONE, None),
+                Err(error) => (kafka_code(&error), Some(error.message())),
             };
             CreatableTopicResult {
                 name: topic.name.clone(),
@@ -57,93 +47,39 @@ pub(super) fn create_topics(
     }))
 }
 
-fn create_one(
-    state: &BrokerState,
-    topic: &CreatableTopic,
-    validate_only: bool,
-) -> Result<(), ApiError> {
-    let invalid = |code: ErrorCode, message: String| Err(ApiError::new(code, message));
-    validate_topic_name(&topic.name)?;
+/// The creation a Kafka CreatableTopic asks for, or why it cannot be done
+/// on this broker.
+fn creation(topic: &CreatableTopic, validate_only: bool) -> Result<CreateTopic, ServiceError> {
     if !topic.assignments.is_empty() {
-        return invalid(
-            ErrorCode::InvalidRequest,
+        return Err(ServiceError::InvalidRequest(
             "manual replica assignments are not supported".into(),
-        );
-    }
-    if !matches!(topic.replication_factor, -1 | 1) {
-        // No native code for it; INVALID_REQUEST would hide the reason.
-        return Err(ApiError::new(
-            ErrorCode::InvalidConfig,
-            format!(
-                "replication factor {} is not possible on a single node",
-                topic.replication_factor
-            ),
         ));
     }
+    if !matches!(topic.replication_factor, -1 | 1) {
+        return Err(ServiceError::InvalidConfig(format!(
+            "replication factor {} is not possible on a single node",
+            topic.replication_factor
+        )));
+    }
     let partitions = match topic.num_partitions {
-        -1 => state.topics.defaults.partitions,
-        n => u32::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_PARTITIONS).contains(n))
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidPartitions,
-                    format!("partitions must be 1 to {MAX_PARTITIONS}, got {n}"),
-                )
-            })?,
+        -1 => None,
+        n => Some(u32::try_from(n).map_err(|_| {
+            ServiceError::InvalidPartitions(format!("partitions must be positive, got {n}"))
+        })?),
     };
-    let config = topic_config(topic)?;
-    if validate_only {
-        state
-            .topics
-            .defaults
-            .with_overrides(partitions, &config)
-            .log_config()?;
-        if state.topics.get(&topic.name).is_some() {
-            return invalid(
-                ErrorCode::TopicAlreadyExists,
-                format!("topic {} already exists", topic.name),
-            );
-        }
-        return Ok(());
-    }
-    blocking(|| state.topics.create(&topic.name, partitions, &config)).map(|_| ())
-}
-
-fn topic_config(topic: &CreatableTopic) -> Result<pb::TopicConfig, ApiError> {
-    let mut config = pb::TopicConfig::default();
+    let mut overrides = TopicOverrides::default();
     for entry in &topic.configs {
-        let Some(value) = entry.value.as_deref() else {
-            continue;
-        };
-        let bad = || {
-            ApiError::new(
-                ErrorCode::InvalidConfig,
-                format!("invalid value {value:?} for {}", entry.name),
-            )
-        };
-        let int = || value.parse::<i64>().map_err(|_| bad());
-        let unsigned = || value.parse::<u64>().map_err(|_| bad());
-        match entry.name.as_str() {
-            "retention.ms" => config.retention_ms = Some(int()?),
-            "retention.bytes" => config.retention_bytes = Some(int()?),
-            "segment.bytes" => config.segment_bytes = Some(unsigned()?),
-            "segment.ms" => config.segment_ms = Some(unsigned()?),
-            "flush.messages" => config.flush_messages = Some(unsigned()?),
-            "flush.ms" => config.flush_interval_ms = Some(unsigned()?),
-            "max.message.bytes" => {
-                config.max_message_bytes = Some(value.parse::<u32>().map_err(|_| bad())?);
-            }
-            "compression.type" if value == "producer" => {}
-            other => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidConfig,
-                    format!("topic config {other}={value} is not supported"),
-                ));
-            }
+        // A null value leaves the default, as Kafka.
+        if let Some(value) = entry.value.as_deref() {
+            overrides.set(&entry.name, value)?;
         }
     }
-    Ok(config)
+    Ok(CreateTopic {
+        name: topic.name.clone(),
+        partitions,
+        overrides,
+        validate_only,
+    })
 }
 
 pub(super) fn delete_topics(
@@ -155,12 +91,12 @@ pub(super) fn delete_topics(
         .topic_names
         .iter()
         .map(|name| {
-            let error_code = match blocking(|| state.delete_topic(name)) {
+            let error_code = match blocking(|| delete_topic(state, name)) {
                 Ok(()) => {
-                    info!(topic = %name, peer = %request.peer, "deleted topic (Kafka)");
+                    info!(topic = %name, "deleted topic (Kafka)");
                     K::NONE
                 }
-                Err(error) => api_error_code(&error),
+                Err(error) => kafka_code(&error),
             };
             DeletableTopicResult {
                 name: name.clone(),

@@ -1,56 +1,49 @@
-//! Sluice's wire error codes as the Kafka codes clients act on. Internal
-//! errors reach this through [`crate::errors`] (storage error → native
-//! code), so there is still one mapping from each internal error.
+//! The Kafka error code of each kind of [`ServiceError`]: the codes Kafka
+//! clients act on (retry, refresh metadata, rejoin, give up).
 
 use sluice_kafka::ErrorCode as K;
-use sluice_protocol::ErrorCode;
 
-use crate::errors::ApiError;
+use crate::service::{ErrorKind, ServiceError};
 
-/// The Kafka error code for a native one.
-pub fn kafka_code(code: ErrorCode) -> i16 {
-    match code {
-        ErrorCode::None => K::NONE,
-        ErrorCode::CorruptMessage => K::CORRUPT_MESSAGE,
-        ErrorCode::UnknownTopicOrPartition => K::UNKNOWN_TOPIC_OR_PARTITION,
-        ErrorCode::OffsetOutOfRange => K::OFFSET_OUT_OF_RANGE,
-        ErrorCode::MessageTooLarge => K::MESSAGE_TOO_LARGE,
-        ErrorCode::InvalidRequest | ErrorCode::InvalidOffset => K::INVALID_REQUEST,
-        ErrorCode::UnsupportedVersion | ErrorCode::UnknownApi => K::UNSUPPORTED_VERSION,
-        ErrorCode::TopicAlreadyExists => K::TOPIC_ALREADY_EXISTS,
-        ErrorCode::InvalidTopic => K::INVALID_TOPIC_EXCEPTION,
-        ErrorCode::InvalidConfig => K::INVALID_CONFIG,
-        ErrorCode::InvalidPartitions => K::INVALID_PARTITIONS,
-        // Kafka reports every local disk failure (full, failed sync) as a
-        // storage error of the log directory.
-        ErrorCode::StorageError | ErrorCode::LogPoisoned | ErrorCode::DiskFull => {
-            K::KAFKA_STORAGE_ERROR
-        }
-        ErrorCode::RequestTimedOut => K::REQUEST_TIMED_OUT,
-        ErrorCode::InvalidRecord => K::INVALID_RECORD,
-        // The log is closing: clients refresh metadata and retry, which is
-        // what they should do while the broker restarts.
-        ErrorCode::BrokerShuttingDown => K::NOT_LEADER_OR_FOLLOWER,
-        ErrorCode::InvalidGroup => K::INVALID_GROUP_ID,
-        ErrorCode::GroupIdNotFound => K::GROUP_ID_NOT_FOUND,
-        ErrorCode::UnknownMemberId => K::UNKNOWN_MEMBER_ID,
-        ErrorCode::IllegalGeneration => K::ILLEGAL_GENERATION,
-        ErrorCode::RebalanceInProgress => K::REBALANCE_IN_PROGRESS,
-        ErrorCode::MemberIdRequired => K::MEMBER_ID_REQUIRED,
-        ErrorCode::InconsistentGroupProtocol => K::INCONSISTENT_GROUP_PROTOCOL,
-        ErrorCode::InvalidSessionTimeout => K::INVALID_SESSION_TIMEOUT,
-        ErrorCode::NotCoordinator => K::NOT_COORDINATOR,
-        ErrorCode::InvalidRequiredAcks => K::INVALID_REQUIRED_ACKS,
-        ErrorCode::OutOfOrderSequence => K::OUT_OF_ORDER_SEQUENCE_NUMBER,
-        ErrorCode::InvalidProducerEpoch => K::INVALID_PRODUCER_EPOCH,
-        ErrorCode::UnknownProducerId => K::UNKNOWN_PRODUCER_ID,
-        ErrorCode::Unknown => K::UNKNOWN_SERVER_ERROR,
-    }
+pub(crate) fn kafka_code(error: &ServiceError) -> i16 {
+    kind_code(error.kind())
 }
 
-/// The Kafka error code of an [`ApiError`].
-pub fn api_error_code(error: &ApiError) -> i16 {
-    kafka_code(error.code)
+fn kind_code(kind: ErrorKind) -> i16 {
+    use ErrorKind as E;
+    match kind {
+        E::UnknownTopicOrPartition => K::UNKNOWN_TOPIC_OR_PARTITION,
+        E::TopicAlreadyExists => K::TOPIC_ALREADY_EXISTS,
+        E::InvalidTopic => K::INVALID_TOPIC_EXCEPTION,
+        E::InvalidPartitions => K::INVALID_PARTITIONS,
+        E::InvalidConfig => K::INVALID_CONFIG,
+        E::InvalidRequest | E::InvalidOffset => K::INVALID_REQUEST,
+        E::InvalidRequiredAcks => K::INVALID_REQUIRED_ACKS,
+        E::InvalidRecord => K::INVALID_RECORD,
+        E::CorruptMessage => K::CORRUPT_MESSAGE,
+        E::MessageTooLarge => K::MESSAGE_TOO_LARGE,
+        E::OffsetOutOfRange => K::OFFSET_OUT_OF_RANGE,
+        E::OffsetMetadataTooLarge => K::OFFSET_METADATA_TOO_LARGE,
+        E::InvalidProducerEpoch => K::INVALID_PRODUCER_EPOCH,
+        E::OutOfOrderSequence => K::OUT_OF_ORDER_SEQUENCE_NUMBER,
+        E::InvalidGroup => K::INVALID_GROUP_ID,
+        E::UnknownMemberId => K::UNKNOWN_MEMBER_ID,
+        E::IllegalGeneration => K::ILLEGAL_GENERATION,
+        E::RebalanceInProgress => K::REBALANCE_IN_PROGRESS,
+        E::MemberIdRequired => K::MEMBER_ID_REQUIRED,
+        E::InconsistentGroupProtocol => K::INCONSISTENT_GROUP_PROTOCOL,
+        E::InvalidSessionTimeout => K::INVALID_SESSION_TIMEOUT,
+        E::NotCoordinator => K::NOT_COORDINATOR,
+        E::CoordinatorNotAvailable => K::COORDINATOR_NOT_AVAILABLE,
+        E::RequestTimedOut => K::REQUEST_TIMED_OUT,
+        // Kafka reports every local disk failure (full, failed sync) as a
+        // storage error of the log directory.
+        E::DiskFull | E::LogPoisoned | E::StorageError => K::KAFKA_STORAGE_ERROR,
+        // The log is closing: clients refresh metadata and retry, which is
+        // what they should do while the broker restarts.
+        E::ShuttingDown => K::NOT_LEADER_OR_FOLLOWER,
+        E::Unknown => K::UNKNOWN_SERVER_ERROR,
+    }
 }
 
 #[cfg(test)]
@@ -59,10 +52,11 @@ mod tests {
 
     #[test]
     fn produce_validation_errors_keep_their_kafka_names() {
-        assert_eq!(kafka_code(ErrorCode::CorruptMessage), 2);
-        assert_eq!(kafka_code(ErrorCode::InvalidRecord), 87);
-        assert_eq!(kafka_code(ErrorCode::MessageTooLarge), 10);
-        assert_eq!(kafka_code(ErrorCode::UnknownTopicOrPartition), 3);
-        assert_eq!(kafka_code(ErrorCode::OffsetOutOfRange), 1);
+        assert_eq!(kind_code(ErrorKind::CorruptMessage), 2);
+        assert_eq!(kind_code(ErrorKind::InvalidRecord), 87);
+        assert_eq!(kind_code(ErrorKind::MessageTooLarge), 10);
+        assert_eq!(kind_code(ErrorKind::UnknownTopicOrPartition), 3);
+        assert_eq!(kind_code(ErrorKind::OffsetOutOfRange), 1);
+        assert_eq!(kind_code(ErrorKind::InvalidRequiredAcks), 21);
     }
 }

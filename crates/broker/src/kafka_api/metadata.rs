@@ -9,22 +9,20 @@ use sluice_kafka::api::metadata::{
     MetadataBroker, MetadataPartition, MetadataRequest, MetadataResponse, MetadataTopic,
 };
 use sluice_network::{KafkaRequest, Reply};
-use sluice_protocol::{ErrorCode, pb};
-use tracing::info;
 
-use super::codes::api_error_code;
+use super::codes::kafka_code;
 use super::{CLUSTER_ID, NODE_ID};
 use crate::config::split_host_port;
+use crate::service::topics::get_or_create;
 use crate::state::BrokerState;
 use crate::topics::Topic;
 
 pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &MetadataRequest) -> Reply {
-    let auto_create = state.config.auto_create_topics && body.allow_auto_topic_creation;
     let topics = match &body.topics {
         None => state.topics.all().iter().map(|t| describe(t)).collect(),
         Some(names) => names
             .iter()
-            .map(|name| lookup(state, name, auto_create, request))
+            .map(|name| lookup(state, name, body.allow_auto_topic_creation))
             .collect(),
     };
     Reply::Ready(request.respond(MetadataResponse {
@@ -53,39 +51,16 @@ pub(super) fn this_broker(state: &BrokerState, request: &KafkaRequest) -> Metada
     }
 }
 
-fn lookup(
-    state: &BrokerState,
-    name: &str,
-    auto_create: bool,
-    request: &KafkaRequest,
-) -> MetadataTopic {
-    if let Some(topic) = state.topics.get(name) {
-        return describe(&topic);
-    }
+fn lookup(state: &BrokerState, name: &str, allows_creation: bool) -> MetadataTopic {
     let error = |error_code| MetadataTopic {
         error_code,
         name: name.to_owned(),
         ..MetadataTopic::default()
     };
-    if !auto_create {
-        return error(K::UNKNOWN_TOPIC_OR_PARTITION);
-    }
-    let partitions = state.topics.defaults.partitions;
-    let created = crate::native_api::blocking(|| {
-        state
-            .topics
-            .create(name, partitions, &pb::TopicConfig::default())
-    });
-    match created {
-        Ok(topic) => {
-            info!(topic = name, partitions, peer = %request.peer, "auto-created topic on Kafka metadata request");
-            describe(&topic)
-        }
-        Err(e) if e.code == ErrorCode::TopicAlreadyExists => match state.topics.get(name) {
-            Some(topic) => describe(&topic),
-            None => error(K::LEADER_NOT_AVAILABLE),
-        },
-        Err(e) => error(api_error_code(&e)),
+    match get_or_create(state, name, allows_creation) {
+        Ok(Some(topic)) => describe(&topic),
+        Ok(None) => error(K::UNKNOWN_TOPIC_OR_PARTITION),
+        Err(e) => error(kafka_code(&e)),
     }
 }
 

@@ -64,7 +64,7 @@ impl KafkaHandler for KafkaApi {
             Request::LeaveGroup(body) => groups::leave(state, r, body),
             Request::ListGroups(_) => groups::list(state, r),
             Request::DescribeGroups(body) => groups::describe(state, r, body),
-            Request::OffsetCommit(body) => offsets::commit(state, r, body),
+            Request::OffsetCommit(body) => offsets::commit_offsets(state, r, body),
             Request::OffsetFetch(body) => offsets::fetch(state, r, body),
             // The codec may learn apis before this dispatch does; every
             // decodable request is listed above.

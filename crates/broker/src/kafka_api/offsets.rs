@@ -1,8 +1,8 @@
 //! OffsetCommit and OffsetFetch over the same durable store as the native
 //! CommitOffsets/FetchOffsets (`crate::offsets`), so a group can move
 //! between the two protocols. A commit is checked against the group's
-//! member and generation first (`Coordinator::check_commit`), appended to
-//! `__consumer_offsets`, and answered once flushed.
+//! member and generation first, appended to `__consumer_offsets`, and
+//! answered once flushed: [`crate::service::offsets`].
 
 use std::sync::Arc;
 
@@ -15,122 +15,75 @@ use sluice_kafka::api::offset_fetch::{
     OffsetFetchPartitionResponse, OffsetFetchRequest, OffsetFetchResponse, OffsetFetchTopicResponse,
 };
 use sluice_network::{KafkaRequest, Reply};
-use tracing::{debug, warn};
 
-use super::codes::api_error_code;
-use crate::errors::{ApiError, error_chain};
-use crate::offsets::{Committed, OffsetKey};
+use super::codes::kafka_code;
+use crate::offsets::Committed;
+use crate::service::offsets::{Commit, CommitPartition, CommitRequest, CommitResults, commit};
 use crate::state::BrokerState;
 
-/// Largest metadata string stored with an offset (Kafka's default).
-const MAX_METADATA: usize = 4096;
-
-pub(super) fn commit(
+pub(super) fn commit_offsets(
     state: &Arc<BrokerState>,
     request: &KafkaRequest,
     body: &OffsetCommitRequest,
 ) -> Reply {
-    let group_check = if body.group_id.is_empty() {
-        K::INVALID_GROUP_ID
-    } else {
-        state
-            .groups
-            .check_commit(&body.group_id, &body.member_id, body.generation_id)
+    let commit_request = CommitRequest {
+        group: body.group_id.clone(),
+        member_id: body.member_id.clone(),
+        generation: body.generation_id,
+        partitions: body
+            .topics
+            .iter()
+            .flat_map(|topic| {
+                topic.partitions.iter().map(|p| CommitPartition {
+                    topic: topic.name.clone(),
+                    partition: i64::from(p.partition_index),
+                    offset: p.committed_offset,
+                    metadata: p.committed_metadata.clone().unwrap_or_default(),
+                })
+            })
+            .collect(),
     };
-    let mut response = OffsetCommitResponse::default();
-    // (topic index, partition index) of each entry in `entries`.
-    let mut places = Vec::new();
-    let mut entries = Vec::new();
-    for (t, topic) in body.topics.iter().enumerate() {
-        let mut partitions = Vec::with_capacity(topic.partitions.len());
-        for (p, partition) in topic.partitions.iter().enumerate() {
-            let metadata = partition.committed_metadata.clone().unwrap_or_default();
-            let index = u32::try_from(partition.partition_index).ok();
-            let error_code = if group_check != K::NONE {
-                group_check
-            } else if metadata.len() > MAX_METADATA {
-                K::OFFSET_METADATA_TOO_LARGE
-            } else if index
-                .and_then(|i| state.topics.partition(&topic.name, i).ok())
-                .is_none()
-            {
-                K::UNKNOWN_TOPIC_OR_PARTITION
-            } else {
-                K::NONE
-            };
-            if error_code == K::NONE
-                && let Some(index) = index
-            {
-                places.push((t, p));
-                entries.push((
-                    OffsetKey {
-                        group: body.group_id.clone(),
-                        topic: topic.name.clone(),
-                        partition: index,
-                    },
-                    Committed {
-                        offset: partition.committed_offset,
-                        metadata,
-                    },
-                ));
-            }
-            partitions.push(OffsetCommitPartitionResponse {
-                partition_index: partition.partition_index,
-                error_code,
-            });
+    let count = commit_request.partitions.len();
+    let shape: Vec<(String, Vec<i32>)> = body
+        .topics
+        .iter()
+        .map(|t| {
+            let indexes = t.partitions.iter().map(|p| p.partition_index).collect();
+            (t.name.clone(), indexes)
+        })
+        .collect();
+    match commit(state, commit_request) {
+        // Kafka answers a refused commit on every partition.
+        Err(error) => Reply::Ready(request.respond(respond(shape, vec![Err(error); count]))),
+        Ok(Commit::Done(results)) => Reply::Ready(request.respond(respond(shape, results))),
+        Ok(Commit::Flushing(results)) => {
+            let header = request.header.clone();
+            Reply::Later(Box::pin(async move {
+                sluice_network::kafka::response(&header, respond(shape, results.await))
+            }))
         }
-        response.topics.push(OffsetCommitTopicResponse {
-            name: topic.name.clone(),
-            partitions,
-        });
     }
-    if entries.is_empty() {
-        if group_check != K::NONE {
-            debug!(group = %body.group_id, member = %body.member_id, generation = body.generation_id, code = K::name(group_check), "Kafka offset commit refused");
-        }
-        return Reply::Ready(request.respond(response));
-    }
-    let end = match state.offsets.commit(&entries) {
-        Ok(end) => end,
-        Err(error) => {
-            warn!(group = %body.group_id, %error, "Kafka offset commit append failed");
-            fail_all(&mut response, &places, &error);
-            return Reply::Ready(request.respond(response));
-        }
-    };
-    debug!(group = %body.group_id, partitions = entries.len(), peer = %request.peer, "offsets committed (Kafka)");
-    let state = state.clone();
-    let header = request.header.clone();
-    Reply::Later(Box::pin(async move {
-        let flushed = tokio::task::spawn_blocking(move || state.offsets.log.flush_to(end)).await;
-        let error = match flushed {
-            Ok(Ok(())) => None,
-            Ok(Err(error)) => {
-                warn!(error = %error_chain(&error), "flushing committed offsets failed");
-                Some(ApiError::from(error))
-            }
-            Err(join) => Some(ApiError::new(
-                sluice_protocol::ErrorCode::Unknown,
-                join.to_string(),
-            )),
-        };
-        if let Some(error) = error {
-            fail_all(&mut response, &places, &error);
-        }
-        sluice_network::kafka::response(&header, response)
-    }))
 }
 
-/// Sets `error` on every partition at `places` (the ones being committed).
-fn fail_all(response: &mut OffsetCommitResponse, places: &[(usize, usize)], error: &ApiError) {
-    for (t, p) in places {
-        if let Some(out) = response
-            .topics
-            .get_mut(*t)
-            .and_then(|topic| topic.partitions.get_mut(*p))
-        {
-            out.error_code = api_error_code(error);
-        }
+fn respond(shape: Vec<(String, Vec<i32>)>, results: CommitResults) -> OffsetCommitResponse {
+    let mut results = results.into_iter();
+    let topics = shape
+        .into_iter()
+        .map(|(name, indexes)| OffsetCommitTopicResponse {
+            name,
+            partitions: indexes
+                .into_iter()
+                .zip(results.by_ref())
+                .map(|(partition_index, result)| OffsetCommitPartitionResponse {
+                    partition_index,
+                    error_code: result.as_ref().err().map_or(K::NONE, kafka_code),
+                })
+                .collect(),
+        })
+        .collect();
+    OffsetCommitResponse {
+        topics,
+        ..OffsetCommitResponse::default()
     }
 }
 
@@ -141,46 +94,30 @@ pub(super) fn fetch(
     request: &KafkaRequest,
     body: &OffsetFetchRequest,
 ) -> Reply {
-    let group = &body.group_id;
-    let topics = match &body.topics {
-        None => {
-            let mut topics: Vec<OffsetFetchTopicResponse> = Vec::new();
-            for (key, committed) in state.offsets.group(group) {
-                let partition = partition_response(
-                    i32::try_from(key.partition).unwrap_or(i32::MAX),
-                    Some(committed),
-                );
-                match topics.last_mut() {
-                    Some(last) if last.name == key.topic => last.partitions.push(partition),
-                    _ => topics.push(OffsetFetchTopicResponse {
-                        name: key.topic,
-                        partitions: vec![partition],
-                    }),
-                }
-            }
-            topics
-        }
-        Some(requested) => requested
+    let requested = body.topics.as_ref().map(|topics| {
+        topics
             .iter()
-            .map(|topic| OffsetFetchTopicResponse {
-                name: topic.name.clone(),
-                partitions: topic
-                    .partition_indexes
+            .flat_map(|t| {
+                t.partition_indexes
                     .iter()
-                    .map(|&index| {
-                        let committed = u32::try_from(index).ok().and_then(|partition| {
-                            state.offsets.get(&OffsetKey {
-                                group: group.clone(),
-                                topic: topic.name.clone(),
-                                partition,
-                            })
-                        });
-                        partition_response(index, committed)
-                    })
-                    .collect(),
+                    .map(|&index| (t.name.clone(), i64::from(index)))
             })
-            .collect(),
-    };
+            .collect()
+    });
+    let mut topics: Vec<OffsetFetchTopicResponse> = Vec::new();
+    for (topic, partition, committed) in
+        crate::service::offsets::fetch(state, &body.group_id, requested)
+    {
+        let index = i32::try_from(partition).unwrap_or(i32::MAX);
+        let partition = partition_response(index, committed);
+        match topics.last_mut() {
+            Some(last) if last.name == topic => last.partitions.push(partition),
+            _ => topics.push(OffsetFetchTopicResponse {
+                name: topic,
+                partitions: vec![partition],
+            }),
+        }
+    }
     Reply::Ready(request.respond(OffsetFetchResponse {
         throttle_time_ms: 0,
         topics,

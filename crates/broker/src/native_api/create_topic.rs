@@ -2,8 +2,9 @@
 
 use sluice_network::{Reply, Request};
 use sluice_protocol::pb;
-use tracing::info;
 
+use crate::service::TopicOverrides;
+use crate::service::topics::{CreateTopic, create_topic};
 use crate::state::BrokerState;
 
 pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
@@ -11,13 +12,27 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
         Ok(body) => body,
         Err(reply) => return reply,
     };
-    let config = body.config.unwrap_or_default();
-    let result = super::blocking(|| state.topics.create(&body.name, body.partitions, &config));
-    match result {
-        Ok(topic) => {
-            info!(topic = %topic.name, partitions = topic.partitions.len(), peer = %request.peer, "created topic");
-            super::respond(&request, &pb::CreateTopicResponse::default())
-        }
+    let create = CreateTopic {
+        name: body.name,
+        partitions: Some(body.partitions),
+        overrides: overrides(body.config.unwrap_or_default()),
+        validate_only: false,
+    };
+    match crate::service::blocking(|| create_topic(state, &create)) {
+        Ok(_) => super::respond(&request, &pb::CreateTopicResponse::default()),
         Err(error) => super::error_reply(&request, &error),
+    }
+}
+
+/// The native wire's typed settings, field for field.
+fn overrides(config: pb::TopicConfig) -> TopicOverrides {
+    TopicOverrides {
+        segment_bytes: config.segment_bytes,
+        segment_ms: config.segment_ms,
+        retention_bytes: config.retention_bytes,
+        retention_ms: config.retention_ms,
+        flush_messages: config.flush_messages,
+        flush_interval_ms: config.flush_interval_ms,
+        max_message_bytes: config.max_message_bytes,
     }
 }

@@ -11,9 +11,9 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
         Ok(body) => body,
         Err(reply) => return reply,
     };
-    match super::blocking(|| state.delete_topic(&body.name)) {
+    match crate::service::blocking(|| crate::service::topics::delete_topic(state, &body.name)) {
         Ok(()) => {
-            info!(topic = %body.name, peer = %request.peer, "deleted topic");
+            info!(topic = %body.name, "deleted topic");
             super::respond(&request, &pb::DeleteTopicResponse::default())
         }
         Err(error) => super::error_reply(&request, &error),

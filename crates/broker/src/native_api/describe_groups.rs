@@ -95,7 +95,7 @@ fn describe(state: &BrokerState, group: &str) -> pb::GroupDescription {
             Ok(partition) => row.high_watermark = partition.log.high_watermark(),
             Err(error) => {
                 row.high_watermark = NO_OFFSET;
-                row.error_code = error.code as i32;
+                row.error_code = super::codes::native_code(&error) as i32;
             }
         }
     }

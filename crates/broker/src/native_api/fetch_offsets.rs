@@ -1,11 +1,12 @@
-//! FetchOffsets: a group's committed positions.
+//! FetchOffsets: a group's committed positions
+//! ([`crate::service::offsets::fetch`]).
 
 use sluice_network::{Reply, Request};
 use sluice_protocol::consts::NO_OFFSET;
 use sluice_protocol::{ErrorCode, pb};
 
-use crate::errors::ApiError;
-use crate::offsets::OffsetKey;
+use crate::group::state::GroupError;
+use crate::service::ServiceError;
 use crate::state::BrokerState;
 
 pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
@@ -14,44 +15,27 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
         Err(reply) => return reply,
     };
     if body.group.is_empty() {
-        return super::error_reply(
-            &request,
-            &ApiError::new(ErrorCode::InvalidGroup, "group name is empty"),
-        );
+        let error = ServiceError::group(&body.group, GroupError::InvalidGroupId);
+        return super::error_reply(&request, &error);
     }
-    let partitions = if body.partitions.is_empty() {
-        state
-            .offsets
-            .group(&body.group)
-            .into_iter()
-            .map(|(key, committed)| pb::FetchOffsetsPartitionResponse {
-                topic: key.topic,
-                partition: key.partition,
-                offset: committed.offset,
-                metadata: committed.metadata,
-                error_code: ErrorCode::None as i32,
-            })
-            .collect()
-    } else {
+    let requested = (!body.partitions.is_empty()).then(|| {
         body.partitions
             .into_iter()
-            .map(|tp| {
-                let key = OffsetKey {
-                    group: body.group.clone(),
-                    topic: tp.topic,
-                    partition: tp.partition,
-                };
-                let committed = state.offsets.get(&key);
-                pb::FetchOffsetsPartitionResponse {
-                    offset: committed.as_ref().map_or(NO_OFFSET, |c| c.offset),
-                    metadata: committed.map(|c| c.metadata).unwrap_or_default(),
-                    topic: key.topic,
-                    partition: key.partition,
-                    error_code: ErrorCode::None as i32,
-                }
-            })
+            .map(|tp| (tp.topic, i64::from(tp.partition)))
             .collect()
-    };
+    });
+    let partitions = crate::service::offsets::fetch(state, &body.group, requested)
+        .into_iter()
+        .map(
+            |(topic, partition, committed)| pb::FetchOffsetsPartitionResponse {
+                topic,
+                partition: u32::try_from(partition).unwrap_or(u32::MAX),
+                offset: committed.as_ref().map_or(NO_OFFSET, |c| c.offset),
+                metadata: committed.map(|c| c.metadata).unwrap_or_default(),
+                error_code: ErrorCode::None as i32,
+            },
+        )
+        .collect();
     super::respond(
         &request,
         &pb::FetchOffsetsResponse {

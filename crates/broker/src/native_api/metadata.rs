@@ -55,6 +55,19 @@ fn describe(topic: &Topic) -> pb::TopicMetadata {
         name: topic.name.clone(),
         error_code: ErrorCode::None as i32,
         partitions,
-        config: Some(topic.settings.to_pb()),
+        config: Some(topic_config(&topic.settings)),
+    }
+}
+
+/// The native wire's typed settings, field for field.
+fn topic_config(settings: &crate::service::TopicSettings) -> pb::TopicConfig {
+    pb::TopicConfig {
+        segment_bytes: Some(settings.segment_bytes),
+        segment_ms: Some(settings.segment_ms),
+        retention_bytes: Some(settings.retention_bytes),
+        retention_ms: Some(settings.retention_ms),
+        flush_messages: Some(settings.flush_messages),
+        flush_interval_ms: Some(settings.flush_interval_ms),
+        max_message_bytes: Some(settings.max_message_bytes),
     }
 }

@@ -6,6 +6,7 @@
 //! [`Reply::Later`].
 
 mod api_versions;
+pub(crate) mod codes;
 mod commit_offsets;
 mod create_topic;
 mod delete_topic;
@@ -15,14 +16,14 @@ mod fetch_offsets;
 mod list_groups;
 mod list_offsets;
 mod metadata;
-pub(crate) mod produce;
+mod produce;
 
 use std::sync::Arc;
 
 use sluice_network::{Handler, Reply, Request, Response};
 use sluice_protocol::{ApiKey, ErrorCode};
 
-use crate::errors::ApiError;
+use crate::service::ServiceError;
 use crate::state::BrokerState;
 
 /// The broker's [`Handler`].
@@ -59,7 +60,7 @@ impl Handler for NativeApi {
 /// Decodes the body, or gives the `INVALID_REQUEST` reply to send instead.
 fn decode<M: prost::Message + Default>(request: &Request) -> Result<M, Reply> {
     M::decode(request.body.clone()).map_err(|error| {
-        tracing::debug!(peer = %request.peer, api = ?request.api, %error, "undecodable request body");
+        tracing::debug!(api = ?request.api, %error, "undecodable request body");
         Reply::Ready(Response::error(
             request.header.correlation_id,
             ErrorCode::InvalidRequest,
@@ -72,25 +73,18 @@ fn respond(request: &Request, body: &impl prost::Message) -> Reply {
     Reply::Ready(Response::message(request.header.correlation_id, body))
 }
 
-fn error_reply(request: &Request, error: &ApiError) -> Reply {
+fn error_reply(request: &Request, error: &ServiceError) -> Reply {
     Reply::Ready(Response::error(
         request.header.correlation_id,
-        error.code,
-        error.message.clone(),
+        codes::native_code(error),
+        error.message(),
     ))
 }
 
-/// Runs blocking file work (topic creation, deletion) without stalling the
-/// other tasks of a multi-threaded runtime. Still synchronous, so request
-/// order is kept.
-pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
-    }
-}
-
-fn code(error: &Option<ApiError>) -> i32 {
-    error.as_ref().map_or(ErrorCode::None, |e| e.code) as i32
+/// The wire value of an outcome's code.
+fn code<T>(outcome: &Result<T, ServiceError>) -> i32 {
+    outcome
+        .as_ref()
+        .err()
+        .map_or(ErrorCode::None, codes::native_code) as i32
 }

@@ -1,9 +1,9 @@
-//! What one partition contributes to a fetch response, shared by the native and the Kafka fetch:
-//! the response-wide byte budget and the reading of a partition's slice within it.
+//! What one partition contributes to a fetch response: the response-wide
+//! byte budget and the reading of a partition's slice within it.
 
 use sluice_storage::{FileSlice, StorageError};
 
-use crate::errors::ApiError;
+use super::ServiceError;
 use crate::partition::Partition;
 
 /// One partition's part of a fetch response.
@@ -14,7 +14,19 @@ pub(crate) struct PartitionRead {
     /// Whole stored batches to send after the response head; `None` when there is nothing new or
     /// the response is already full.
     pub slice: Option<FileSlice>,
-    pub error: Option<ApiError>,
+    pub error: Option<ServiceError>,
+}
+
+impl PartitionRead {
+    /// The read of a partition that cannot be read at all.
+    pub(crate) fn failed(error: ServiceError) -> PartitionRead {
+        PartitionRead {
+            high_watermark: -1,
+            log_start_offset: -1,
+            slice: None,
+            error: Some(error),
+        }
+    }
 }
 
 /// The byte budget of one fetch response. The first batch of a response goes whole even when it
@@ -84,7 +96,7 @@ impl FetchBudget {
                     read.log_start_offset = *log_start_offset;
                     read.high_watermark = *log_end_offset;
                 }
-                read.error = Some(ApiError::from(error));
+                read.error = Some(ServiceError::from(error));
             }
         }
         read

@@ -1,4 +1,4 @@
-//! The long poll shared by the native and the Kafka fetch: wait on the
+//! The long poll of a fetch: wait on the
 //! append signals of the fetched partitions (no polling) until enough bytes
 //! are there, the wait ends, or the broker shuts down.
 //!
