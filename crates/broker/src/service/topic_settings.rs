@@ -273,4 +273,13 @@ mod tests {
         }
         assert_eq!(overrides, TopicOverrides::default());
     }
+
+    #[test]
+    fn the_operators_guide_lists_every_setting() {
+        let guide = include_str!("../../../../docs/broker.md");
+        for setting in SETTINGS {
+            let row = format!("| `{}` | {} |", setting.name, setting.doc);
+            assert!(guide.contains(&row), "docs/broker.md lacks the row {row}");
+        }
+    }
 }
