@@ -54,6 +54,7 @@ pub mod config;
 pub mod errors;
 mod fd_budget;
 mod fetch_budget;
+mod file_range;
 pub mod group;
 pub mod kafka_api;
 mod long_poll;

@@ -20,10 +20,10 @@ use sluice_kafka::{
     ApiKey, DecodeError, ErrorCode, FetchPart, FetchResponse, Request, RequestHeader, api,
     api_versions, frame,
 };
-use sluice_storage::FileSlice;
 use tracing::{debug, warn};
 
 use crate::budget::Reservation;
+use crate::file_range::FileRange;
 use crate::handler::{Part, Reply, Response};
 use crate::protocol::{Endpoints, Protocol, Unframeable};
 
@@ -197,15 +197,15 @@ pub fn response(header: &RequestHeader, body: impl Into<sluice_kafka::Response>)
     ))
 }
 
-/// The records of one partition in a fetch response: a segment file slice,
-/// sent with the server's transfer mode, or nothing (encoded as empty
-/// records, not null).
+/// The records of one partition in a fetch response: a file range, sent
+/// with the server's transfer mode, or nothing (encoded as empty records,
+/// not null).
 #[derive(Debug, Clone, Default)]
-pub struct SliceRecords(Option<FileSlice>);
+pub struct SliceRecords(Option<FileRange>);
 
 impl SliceRecords {
-    pub fn new(slice: FileSlice) -> SliceRecords {
-        SliceRecords(Some(slice))
+    pub fn new(range: FileRange) -> SliceRecords {
+        SliceRecords(Some(range))
     }
 
     pub fn empty() -> SliceRecords {
@@ -215,15 +215,15 @@ impl SliceRecords {
 
 impl RecordsLen for SliceRecords {
     fn records_len(&self) -> usize {
-        // Slices are capped far below the frame limit when they are taken.
+        // Ranges are capped far below the frame limit when they are taken.
         self.0
             .as_ref()
-            .map_or(0, |slice| usize::try_from(slice.len).unwrap_or(usize::MAX))
+            .map_or(0, |range| usize::try_from(range.len).unwrap_or(usize::MAX))
     }
 }
 
-/// A fetch response frame whose record bytes are file slices: the encoded
-/// pieces go out from memory, the slices through the transfer mode.
+/// A fetch response frame whose record bytes are file ranges: the encoded
+/// pieces go out from memory, the ranges through the transfer mode.
 pub fn fetch_response(header: &RequestHeader, body: &FetchResponse<SliceRecords>) -> Response {
     let parts = body
         .encode_frame_parts(header.correlation_id, header.api_version)

@@ -1,9 +1,10 @@
 //! The Sluice TCP server: accepts connections, frames requests, hands them
 //! to a [`Handler`] and writes the responses back in request order, sending
-//! fetch records straight from segment files.
+//! fetch records straight from files.
 //!
-//! This crate knows frames and byte transfer, not topics: the broker
-//! implements [`Handler`] and decides what each request means.
+//! This crate knows frames and byte transfer, not topics or storage: the
+//! broker implements [`Handler`], decides what each request means, and
+//! hands over record bytes as [`FileRange`]s of its segment files.
 //!
 //! # Layout
 //!
@@ -27,7 +28,9 @@
 //!   [`KafkaHandler`], and the Kafka response encoders (the fetch one sends
 //!   its records through the same transfer path).
 //! - [`handler`] — the [`Handler`] trait, [`Request`], [`Reply`] and
-//!   [`Response`] (its [`Part`]s: encoded bytes and file slices, in order).
+//!   [`Response`] (its [`Part`]s: encoded bytes and file ranges, in order).
+//! - [`file_range`] — [`FileRange`], bytes of an open file to send as they
+//!   are.
 //! - [`transfer`] — how trailing record bytes leave: [`TransferMode`]
 //!   (`sendfile`, `splice`, `mmap`, `read`) and the per-mode byte counters in
 //!   [`NetworkStats`]. Its `sys` submodule is the only place with `unsafe`.
@@ -82,6 +85,7 @@ mod admission;
 pub mod budget;
 pub mod config;
 mod connection;
+pub mod file_range;
 pub mod handler;
 pub mod kafka;
 pub mod protocol;
@@ -92,6 +96,7 @@ pub mod transfer;
 
 pub use budget::{BudgetError, RequestBudget, Reservation};
 pub use config::ServerConfig;
+pub use file_range::FileRange;
 pub use handler::{Handler, Part, Reply, Request, Response, ResponseFuture};
 pub use kafka::{Kafka, KafkaHandler, KafkaRequest};
 pub use protocol::{Endpoints, Native, Protocol, Unframeable};

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 use super::codes::api_error_code;
 use crate::fetch_budget::FetchBudget;
+use crate::file_range::file_range;
 use crate::long_poll::long_poll;
 use crate::partition::Partition;
 use crate::state::BrokerState;
@@ -147,7 +148,7 @@ fn build(topics: &[(String, Vec<Target>)], max_bytes: u64, read_committed: bool)
                         built.has_error = true;
                     }
                     if let Some(slice) = read.slice {
-                        out.records = Some(SliceRecords::new(slice));
+                        out.records = Some(SliceRecords::new(file_range(&slice)));
                     }
                 }
             }

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 use crate::errors::ApiError;
 use crate::fetch_budget::FetchBudget;
+use crate::file_range::file_range;
 use crate::long_poll::long_poll;
 use crate::partition::Partition;
 use crate::state::BrokerState;
@@ -96,7 +97,8 @@ struct Built {
 
 impl Built {
     fn into_response(self, correlation_id: u32) -> Response {
-        Response::with_trailing(correlation_id, &self.body, self.slices).unwrap_or_else(|error| {
+        let trailing = self.slices.iter().map(file_range).collect();
+        Response::with_trailing(correlation_id, &self.body, trailing).unwrap_or_else(|error| {
             Response::error(
                 correlation_id,
                 ErrorCode::MessageTooLarge,
