@@ -17,8 +17,8 @@ use std::sync::Arc;
 use bytes::{Buf, BytesMut};
 use sluice_kafka::api::fetch_response::RecordsLen;
 use sluice_kafka::{
-    ApiKey, DecodeError, ErrorCode, FetchPart, FetchResponse, Request, RequestHeader, api,
-    api_versions, frame,
+    ApiKey, DecodeError, ErrorCode, FetchPart, FetchResponse, Request, RequestHeader, api_versions,
+    frame,
 };
 use tracing::{debug, warn};
 
@@ -237,71 +237,14 @@ pub fn fetch_response(header: &RequestHeader, body: &FetchResponse<SliceRecords>
 }
 
 /// A well-formed response carrying `code`, for the apis whose response has
-/// a top-level error code in this version; `None` for the others.
+/// a top-level error code in this version (`sluice_kafka::error_response`);
+/// `None` for the others.
 fn error_response(ticket: KafkaTicket, code: i16) -> Option<Response> {
     let key = ApiKey::from_i16(ticket.api_key)?;
-    let version = ticket.api_version;
-    if !api_versions::is_supported(key, version) {
-        return None;
-    }
-    let body: sluice_kafka::Response = match key {
-        ApiKey::ApiVersions => api::api_versions::ApiVersionsResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::Fetch if version >= 7 => FetchResponse::<bytes::Bytes> {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::FindCoordinator => api::find_coordinator::FindCoordinatorResponse {
-            error_code: code,
-            node_id: -1,
-            port: -1,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::JoinGroup => api::join_group::JoinGroupResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::Heartbeat => api::heartbeat::HeartbeatResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::LeaveGroup => api::leave_group::LeaveGroupResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::SyncGroup => api::sync_group::SyncGroupResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::ListGroups => api::list_groups::ListGroupsResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::InitProducerId => api::init_producer_id::InitProducerIdResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::OffsetFetch if version >= 2 => api::offset_fetch::OffsetFetchResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        _ => return None,
-    };
+    let body = sluice_kafka::error_response(key, ticket.api_version, code)?;
     Some(Response::bytes(frame::encode_response_frame(
         ticket.correlation_id,
-        version,
+        ticket.api_version,
         &body,
     )))
 }
