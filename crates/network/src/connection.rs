@@ -25,9 +25,9 @@ use crate::admission::Newcomer;
 use crate::budget::RequestBudget;
 use crate::config::ServerConfig;
 use crate::handler::Response;
-use crate::protocol::{Endpoints, Protocol};
 use crate::reader::Reader;
 use crate::transfer::{self, NetworkStats};
+use crate::wire::{Endpoints, WireProtocol};
 
 /// A queued response, in request order.
 pub(crate) enum Pending<T> {
@@ -71,7 +71,7 @@ pub(crate) struct Connection<P> {
     pub(crate) newcomer: Newcomer,
 }
 
-impl<P: Protocol> Connection<P> {
+impl<P: WireProtocol> Connection<P> {
     pub(crate) async fn run(self) {
         let Connection {
             stream,
@@ -103,7 +103,7 @@ impl<P: Protocol> Connection<P> {
     }
 }
 
-async fn write_loop<P: Protocol>(
+async fn write_loop<P: WireProtocol>(
     mut stream: OwnedWriteHalf,
     mut pending: mpsc::Receiver<Pending<P::Ticket>>,
     context: Context<P>,

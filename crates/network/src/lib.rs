@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //!
-//! - [`server`] — [`server::serve`] (any [`Protocol`]) and [`server::run`]
+//! - [`server`] — [`server::serve`] (any [`WireProtocol`]) and [`server::run`]
 //!   (the native one), the accept loop with its connection-limit semaphore
 //!   and graceful shutdown (modelled on mini-redis).
 //! - `admission`: which connection makes room at the limit (the oldest one
@@ -22,9 +22,11 @@
 //!   idle timeouts), as plain code.
 //! - [`budget`] — [`RequestBudget`], the server-wide bound on request
 //!   memory, and the [`Reservation`] a request's bytes carry.
-//! - [`protocol`] — the [`Protocol`] trait (framing and dispatch) and
-//!   [`Native`], Sluice's own protocol answered by a [`Handler`].
-//! - [`kafka`] — [`Kafka`], the Kafka wire protocol answered by a
+//! - [`wire`] — the [`WireProtocol`] trait (framing and dispatch), what
+//!   differs between listeners.
+//! - [`native_wire`] — [`NativeWire`], Sluice's own protocol answered by a
+//!   [`Handler`].
+//! - [`kafka_wire`] — [`KafkaWire`], the Kafka wire protocol answered by a
 //!   [`KafkaHandler`], and the Kafka response encoders (the fetch one sends
 //!   its records through the same transfer path).
 //! - [`handler`] — the [`Handler`] trait, [`Request`], [`Reply`] and
@@ -87,17 +89,19 @@ pub mod config;
 mod connection;
 pub mod file_range;
 pub mod handler;
-pub mod kafka;
-pub mod protocol;
+pub mod kafka_wire;
+pub mod native_wire;
 mod reader;
 pub mod server;
 mod timers;
 pub mod transfer;
+pub mod wire;
 
 pub use budget::{BudgetError, RequestBudget, Reservation};
 pub use config::ServerConfig;
 pub use file_range::FileRange;
 pub use handler::{Handler, Part, Reply, Request, Response, ResponseFuture};
-pub use kafka::{Kafka, KafkaHandler, KafkaRequest};
-pub use protocol::{Endpoints, Native, Protocol, Unframeable};
+pub use kafka_wire::{KafkaHandler, KafkaRequest, KafkaWire};
+pub use native_wire::NativeWire;
 pub use transfer::{NetworkStats, TransferMode};
+pub use wire::{Endpoints, Unframeable, WireProtocol};

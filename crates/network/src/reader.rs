@@ -25,9 +25,9 @@ use crate::admission::Newcomer;
 use crate::budget::{BudgetError, RequestBudget, Reservation};
 use crate::connection::{Context, Pending};
 use crate::handler::Reply;
-use crate::protocol::{Protocol, Unframeable};
 use crate::timers::{Expiry, Timers};
 use crate::transfer::NetworkStats;
+use crate::wire::{Unframeable, WireProtocol};
 
 /// Size of the length prefix every frame of every protocol starts with.
 const LENGTH_PREFIX_LEN: usize = 4;
@@ -37,7 +37,7 @@ const LENGTH_PREFIX_LEN: usize = 4;
 /// not fit get a buffer of their own.
 const READ_BUF: usize = 64 * 1024;
 
-pub(crate) struct Reader<P: Protocol> {
+pub(crate) struct Reader<P: WireProtocol> {
     pub(crate) stream: OwnedReadHalf,
     pub(crate) context: Context<P>,
     pub(crate) budget: RequestBudget,
@@ -71,7 +71,7 @@ enum Stop {
     WriterGone,
 }
 
-impl<P: Protocol> Reader<P> {
+impl<P: WireProtocol> Reader<P> {
     pub(crate) async fn run(mut self) {
         let stop = self.serve().await;
         stop.report(&self.context.stats);

@@ -4,7 +4,7 @@
 //!
 //! Records are file slices of whole stored batches, as in the native fetch,
 //! sent after the encoded pieces by the same transfer path (sendfile by
-//! default): `sluice_network::kafka::fetch_response`. The first batch comes
+//! default): `sluice_network::kafka_wire::fetch_response`. The first batch comes
 //! whole even when larger than the limits, so a consumer always progresses.
 //! `max_wait_ms`/`min_bytes` use the native long poll. No transactions, so
 //! the last stable offset is the high watermark.
@@ -16,7 +16,7 @@ use sluice_kafka::ErrorCode as K;
 use sluice_kafka::api::fetch::FetchRequest;
 use sluice_kafka::api::fetch_response::{FetchPartitionResponse, FetchTopicResponse};
 use sluice_kafka::{FetchResponse, RequestHeader};
-use sluice_network::kafka::{SliceRecords, fetch_response};
+use sluice_network::kafka_wire::{SliceRecords, fetch_response};
 use sluice_network::{KafkaRequest, Reply, Response};
 use tokio::sync::watch;
 

@@ -117,7 +117,7 @@ pub(super) fn commit(
         if let Some(error) = error {
             fail_all(&mut response, &places, &error);
         }
-        sluice_network::kafka::response(&header, response)
+        sluice_network::kafka_wire::response(&header, response)
     }))
 }
 

@@ -25,7 +25,7 @@ use tracing::{debug, warn};
 use crate::budget::Reservation;
 use crate::file_range::FileRange;
 use crate::handler::{Part, Reply, Response};
-use crate::protocol::{Endpoints, Protocol, Unframeable};
+use crate::wire::{Endpoints, Unframeable, WireProtocol};
 
 /// Smallest request frame: api key, version, correlation id and the
 /// client id length.
@@ -60,13 +60,13 @@ pub trait KafkaHandler: Send + Sync + 'static {
 
 /// The Kafka protocol answered by a [`KafkaHandler`].
 #[derive(Debug)]
-pub struct Kafka<H> {
+pub struct KafkaWire<H> {
     handler: Arc<H>,
 }
 
-impl<H> Kafka<H> {
-    pub fn new(handler: Arc<H>) -> Kafka<H> {
-        Kafka { handler }
+impl<H> KafkaWire<H> {
+    pub fn new(handler: Arc<H>) -> KafkaWire<H> {
+        KafkaWire { handler }
     }
 }
 
@@ -78,7 +78,7 @@ pub struct KafkaTicket {
     correlation_id: i32,
 }
 
-impl<H: KafkaHandler> Protocol for Kafka<H> {
+impl<H: KafkaHandler> WireProtocol for KafkaWire<H> {
     type Ticket = KafkaTicket;
 
     fn frame_len(&self, prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable> {
