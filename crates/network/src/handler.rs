@@ -7,6 +7,13 @@
 //! poll) goes into the [`Reply::Later`] future, which runs concurrently with
 //! the later requests of the same connection. Responses are still written in
 //! request order.
+//!
+//! Both parts run inside the request's `tracing` span (`api`, `api_version`,
+//! `correlation_id`, at debug level), a child of the connection's span
+//! (`id`, `peer`, `local`, `protocol`), so what the handler logs, now or in
+//! its [`Reply::Later`] future, says which request and connection it is
+//! about. When the request span is filtered out, the future still runs in
+//! the connection's.
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -14,18 +14,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use sluice_kafka::api::fetch_response::RecordsLen;
 use sluice_kafka::{
     ApiKey, DecodeError, ErrorCode, FetchPart, FetchResponse, Request, RequestHeader, api_versions,
     frame,
 };
-use tracing::{debug, warn};
+use tracing::{Span, debug, debug_span, warn};
 
 use crate::budget::Reservation;
 use crate::file_range::FileRange;
 use crate::handler::{Part, Reply, Response};
-use crate::wire::{Endpoints, Unframeable, WireProtocol};
+use crate::wire::{Answer, Endpoints, Unframeable, WireProtocol};
 
 /// Smallest request frame: api key, version, correlation id and the
 /// client id length.
@@ -79,6 +79,8 @@ pub struct KafkaTicket {
 }
 
 impl<H: KafkaHandler> WireProtocol for KafkaWire<H> {
+    const NAME: &'static str = "kafka";
+
     type Ticket = KafkaTicket;
 
     fn frame_len(&self, prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable> {
@@ -90,7 +92,7 @@ impl<H: KafkaHandler> WireProtocol for KafkaWire<H> {
         mut frame: BytesMut,
         memory: Reservation,
         endpoints: Endpoints,
-    ) -> Result<(KafkaTicket, Reply), Unframeable> {
+    ) -> Result<Answer<KafkaTicket>, Unframeable> {
         // The size was checked by `frame_len`; the whole frame is here.
         let frame = split_frame(&mut frame, usize::MAX)?
             .ok_or_else(|| Unframeable("incomplete Kafka request frame".to_owned()))?;
@@ -104,13 +106,37 @@ impl<H: KafkaHandler> WireProtocol for KafkaWire<H> {
             api_version: header.api_version,
             correlation_id: header.correlation_id,
         };
-        let reply = match Request::decode(&header, frame) {
-            Ok(body) => self.handler.handle(KafkaRequest {
+        let span = request_span(&header);
+        let reply = span.in_scope(|| self.reply(header, frame, ticket, endpoints))?;
+        Ok(Answer {
+            ticket,
+            reply,
+            span,
+        })
+    }
+
+    fn task_failed(&self, ticket: KafkaTicket) -> Option<Response> {
+        error_response(ticket, ErrorCode::UNKNOWN_SERVER_ERROR)
+    }
+}
+
+impl<H: KafkaHandler> KafkaWire<H> {
+    /// Decodes the body after `header` and hands it to the handler, or
+    /// answers what needs no handler.
+    fn reply(
+        &self,
+        header: RequestHeader,
+        frame: Bytes,
+        ticket: KafkaTicket,
+        endpoints: Endpoints,
+    ) -> Result<Reply, Unframeable> {
+        match Request::decode(&header, frame) {
+            Ok(body) => Ok(self.handler.handle(KafkaRequest {
                 header,
                 body,
                 peer: endpoints.peer,
                 local: endpoints.local,
-            }),
+            })),
             Err(DecodeError::UnsupportedVersion { api_key, version })
                 if api_key == ApiKey::ApiVersions.as_i16() =>
             {
@@ -118,38 +144,49 @@ impl<H: KafkaHandler> WireProtocol for KafkaWire<H> {
                 // body (header v0) naming the ApiVersions range to retry in.
                 debug!(peer = %endpoints.peer, version, "ApiVersions version not supported; answering the v0 fallback");
                 let body = sluice_kafka::Response::from(api_versions::fallback_response());
-                Reply::Ready(Response::bytes(frame::encode_response_frame(
+                Ok(Reply::Ready(Response::bytes(frame::encode_response_frame(
                     header.correlation_id,
                     api_versions::FALLBACK_VERSION,
                     &body,
-                )))
+                ))))
             }
             Err(
                 error @ (DecodeError::UnsupportedVersion { .. } | DecodeError::UnknownApiKey(_)),
-            ) => {
-                return Err(Unframeable(format!(
-                    "Kafka request not served: {error} (client {:?})",
-                    header.client_id
-                )));
-            }
+            ) => Err(Unframeable(format!(
+                "Kafka request not served: {error} (client {:?})",
+                header.client_id
+            ))),
             Err(error) => match error_response(ticket, ErrorCode::INVALID_REQUEST) {
                 Some(response) => {
                     warn!(peer = %endpoints.peer, api_key = header.api_key, api_version = header.api_version, %error, "malformed Kafka request body; answering INVALID_REQUEST");
-                    Reply::Ready(response)
+                    Ok(Reply::Ready(response))
                 }
-                None => {
-                    return Err(Unframeable(format!(
-                        "malformed Kafka request body (api key {} v{}): {error}",
-                        header.api_key, header.api_version
-                    )));
-                }
+                None => Err(Unframeable(format!(
+                    "malformed Kafka request body (api key {} v{}): {error}",
+                    header.api_key, header.api_version
+                ))),
             },
-        };
-        Ok((ticket, reply))
+        }
     }
+}
 
-    fn task_failed(&self, ticket: KafkaTicket) -> Option<Response> {
-        error_response(ticket, ErrorCode::UNKNOWN_SERVER_ERROR)
+/// The span of one request. Debug level: a request is the hot path, and a
+/// disabled span costs next to nothing (its fields are not even recorded).
+fn request_span(header: &RequestHeader) -> Span {
+    match ApiKey::from_i16(header.api_key) {
+        Some(api) => debug_span!(
+            "request",
+            api = api.name(),
+            api_version = header.api_version,
+            correlation_id = header.correlation_id
+        ),
+        // Not served: the connection closes.
+        None => debug_span!(
+            "request",
+            api_key = header.api_key,
+            api_version = header.api_version,
+            correlation_id = header.correlation_id
+        ),
     }
 }
 

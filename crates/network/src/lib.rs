@@ -38,6 +38,12 @@
 //!   [`NetworkStats`]. Its `sys` submodule is the only place with `unsafe`.
 //! - [`config`] — [`ServerConfig`].
 //!
+//! Every connection task runs in an info-level `connection` span (`id`,
+//! `peer`, `local`, `protocol`), every request in a debug-level `request`
+//! span inside it (`api`, `api_version`, `correlation_id`), deferred
+//! replies included; see [`handler`]. Installing a subscriber is left to
+//! the binary.
+//!
 //! # Example
 //!
 //! ```
@@ -104,4 +110,4 @@ pub use handler::{Handler, Part, Reply, Request, Response, ResponseFuture};
 pub use kafka_wire::{KafkaHandler, KafkaRequest, KafkaWire};
 pub use native_wire::NativeWire;
 pub use transfer::{NetworkStats, TransferMode};
-pub use wire::{Endpoints, Unframeable, WireProtocol};
+pub use wire::{Answer, Endpoints, Unframeable, WireProtocol};

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use sluice_protocol::frame::{self, FrameError, REQUEST_HEADER_LEN};
-use sluice_protocol::{ErrorCode, RequestHeader};
-use tracing::debug;
+use sluice_protocol::{ApiKey, ErrorCode, RequestHeader};
+use tracing::{Span, debug, debug_span};
 
 use crate::budget::Reservation;
 use crate::handler::{Handler, Reply, Request, Response};
-use crate::wire::{Endpoints, Unframeable, WireProtocol};
+use crate::wire::{Answer, Endpoints, Unframeable, WireProtocol};
 
 /// The native protocol: Sluice's frames answered by a [`Handler`].
 #[derive(Debug)]
@@ -30,6 +30,8 @@ impl<H> NativeWire<H> {
 }
 
 impl<H: Handler> WireProtocol for NativeWire<H> {
+    const NAME: &'static str = "native";
+
     type Ticket = u32;
 
     fn frame_len(&self, prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable> {
@@ -52,14 +54,20 @@ impl<H: Handler> WireProtocol for NativeWire<H> {
         mut frame: BytesMut,
         memory: Reservation,
         endpoints: Endpoints,
-    ) -> Result<(u32, Reply), Unframeable> {
+    ) -> Result<Answer<u32>, Unframeable> {
         // The length was checked by `frame_len`; the whole frame is here.
         let (header, body) = frame::decode_request_frame(&mut frame, usize::MAX)
             .map_err(|error| Unframeable(error.to_string()))?
             .ok_or_else(|| Unframeable("incomplete request frame".to_owned()))?;
         let correlation_id = header.correlation_id;
+        let span = request_span(&header);
         let body = memory.attach(body);
-        Ok((correlation_id, self.dispatch(header, body, endpoints.peer)))
+        let reply = span.in_scope(|| self.dispatch(header, body, endpoints.peer));
+        Ok(Answer {
+            ticket: correlation_id,
+            reply,
+            span,
+        })
     }
 
     fn task_failed(&self, correlation_id: u32) -> Option<Response> {
@@ -90,5 +98,25 @@ impl<H: Handler> NativeWire<H> {
                 ))
             }
         }
+    }
+}
+
+/// The span of one request. Debug level: a request is the hot path, and a
+/// disabled span costs next to nothing (its fields are not even recorded).
+fn request_span(header: &RequestHeader) -> Span {
+    match ApiKey::try_from(header.api_key) {
+        Ok(api) => debug_span!(
+            "request",
+            ?api,
+            api_version = header.api_version,
+            correlation_id = header.correlation_id
+        ),
+        // Not an api this build knows: `dispatch` answers with an error.
+        Err(_) => debug_span!(
+            "request",
+            api_key = header.api_key,
+            api_version = header.api_version,
+            correlation_id = header.correlation_id
+        ),
     }
 }

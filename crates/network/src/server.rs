@@ -136,7 +136,7 @@ pub async fn serve<P: WireProtocol>(
                 newcomer: Newcomer::admit(&newcomers, id),
             };
             let stats = stats.clone();
-            let span = info_span!("connection", id, %peer);
+            let span = info_span!("connection", id, %peer, %local, protocol = P::NAME);
             connections.spawn(
                 async move {
                     connection.run().await;

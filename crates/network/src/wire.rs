@@ -13,6 +13,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
+use tracing::Span;
 
 use crate::budget::Reservation;
 use crate::handler::{Reply, Response};
@@ -49,6 +50,10 @@ impl std::error::Error for Unframeable {}
 /// exactly the frame's size, then hands the whole frame to
 /// [`WireProtocol::answer`].
 pub trait WireProtocol: Send + Sync + 'static {
+    /// The protocol's name in logs: the `protocol` field of each
+    /// connection's span.
+    const NAME: &'static str;
+
     /// Kept by the connection for each request answered by a spawned task,
     /// to answer it anyway if that task fails (panics).
     type Ticket: Send + 'static;
@@ -65,16 +70,31 @@ pub trait WireProtocol: Send + Sync + 'static {
     ///
     /// `memory` is the frame's share of the request memory budget: attach it
     /// ([`Reservation::attach`]) to the bytes handed to the handler, so it is
-    /// released when they are, not before. `Err`: the request cannot be
-    /// answered in a form the client understands; the connection closes.
+    /// released when they are, not before. Run the handler inside the
+    /// request's span and return that span with the reply. `Err`: the
+    /// request cannot be answered in a form the client understands; the
+    /// connection closes.
     fn answer(
         &self,
         frame: BytesMut,
         memory: Reservation,
         endpoints: Endpoints,
-    ) -> Result<(Self::Ticket, Reply), Unframeable>;
+    ) -> Result<Answer<Self::Ticket>, Unframeable>;
 
     /// The response to write when the task of `ticket` failed; `None`
     /// closes the connection instead.
     fn task_failed(&self, ticket: Self::Ticket) -> Option<Response>;
+}
+
+/// What [`WireProtocol::answer`] hands back for one request.
+#[derive(Debug)]
+pub struct Answer<T> {
+    /// Kept by the connection while a [`Reply::Later`] runs, for
+    /// [`WireProtocol::task_failed`].
+    pub ticket: T,
+    pub reply: Reply,
+    /// The request's span (`api`, `api_version`, `correlation_id`), a child
+    /// of the connection's. The connection runs a [`Reply::Later`] future
+    /// inside it, so what the future logs names its request.
+    pub span: Span,
 }
