@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use nix::fcntl::{Flock, FlockArg};
-use sluice_network::{Kafka, NetworkStats, RequestBudget, server};
+use sluice_network::{KafkaWire, NetworkStats, RequestBudget, server};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -136,7 +136,7 @@ impl Broker {
             let mut kafka_stop = stopping.clone();
             kafka_server = Some(tokio::spawn(server::serve(
                 listener,
-                Arc::new(Kafka::new(Arc::new(KafkaApi::new(state.clone())))),
+                Arc::new(KafkaWire::new(Arc::new(KafkaApi::new(state.clone())))),
                 server_config,
                 stats.clone(),
                 request_budget.clone(),

@@ -15,6 +15,9 @@
 //! - [`request`] — the [`Request`] and [`Response`] dispatch enums.
 //! - [`api_versions`] — the advertised version table and the ApiVersions
 //!   answers, including the v0 fallback for unknown versions.
+//! - [`error_response`](mod@error_response) — [`error_response()`], the
+//!   response that reports only a top-level error code, for the apis and
+//!   versions that have one.
 //! - [`frame`] — whole frames (size prefix + header + body).
 //! - [`error_code`] — [`ErrorCode`], Kafka's int16 error codes.
 //! - [`error`] — [`DecodeError`].
@@ -46,6 +49,7 @@ pub mod api_key;
 pub mod api_versions;
 pub mod error;
 pub mod error_code;
+pub mod error_response;
 pub mod frame;
 pub mod header;
 pub mod request;
@@ -72,6 +76,7 @@ pub use api::sync_group::{SyncGroupRequest, SyncGroupResponse};
 pub use api_key::ApiKey;
 pub use error::DecodeError;
 pub use error_code::ErrorCode;
+pub use error_response::error_response;
 pub use header::{RequestHeader, ResponseHeader, request_header_version, response_header_version};
 pub use request::{Request, Response};
 pub use wire::Message;

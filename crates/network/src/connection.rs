@@ -3,8 +3,9 @@
 //! The reader decodes frames and calls the handler for each, in read order;
 //! what the handler returns goes into a bounded queue (`max_in_flight`
 //! deep). The writer takes the queue in order, awaits each entry and writes
-//! it. A [`crate::Reply::Later`] future is spawned as its own task the moment it is
-//! queued, so the waits of pipelined requests (flushes, long polls) overlap,
+//! it. A [`crate::Reply::Later`] future is spawned as its own task the
+//! moment it is queued, inside its request's span (a spawned task inherits
+//! none), so the waits of pipelined requests (flushes, long polls) overlap,
 //! while the queue keeps their responses in request order.
 //!
 //! Ending: the reader (`reader`) stops on end of stream, an unframeable
@@ -19,15 +20,15 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::{debug, warn};
+use tracing::{Span, debug, warn};
 
 use crate::admission::Newcomer;
 use crate::budget::RequestBudget;
 use crate::config::ServerConfig;
 use crate::handler::Response;
-use crate::protocol::{Endpoints, Protocol};
 use crate::reader::Reader;
 use crate::transfer::{self, NetworkStats};
+use crate::wire::{Endpoints, WireProtocol};
 
 /// A queued response, in request order.
 pub(crate) enum Pending<T> {
@@ -35,6 +36,8 @@ pub(crate) enum Pending<T> {
     Task {
         ticket: T,
         task: JoinHandle<Response>,
+        /// The span the task runs in, to report its failure in.
+        span: Span,
     },
 }
 
@@ -71,7 +74,7 @@ pub(crate) struct Connection<P> {
     pub(crate) newcomer: Newcomer,
 }
 
-impl<P: Protocol> Connection<P> {
+impl<P: WireProtocol> Connection<P> {
     pub(crate) async fn run(self) {
         let Connection {
             stream,
@@ -103,7 +106,7 @@ impl<P: Protocol> Connection<P> {
     }
 }
 
-async fn write_loop<P: Protocol>(
+async fn write_loop<P: WireProtocol>(
     mut stream: OwnedWriteHalf,
     mut pending: mpsc::Receiver<Pending<P::Ticket>>,
     context: Context<P>,
@@ -119,10 +122,10 @@ async fn write_loop<P: Protocol>(
     while let Some(next) = pending.recv().await {
         let response = match next {
             Pending::Ready(response) => response,
-            Pending::Task { ticket, task } => match task.await {
+            Pending::Task { ticket, task, span } => match task.await {
                 Ok(response) => response,
                 Err(error) => {
-                    warn!(%peer, %error, "request task failed");
+                    span.in_scope(|| warn!(%peer, %error, "request task failed"));
                     match protocol.task_failed(ticket) {
                         Some(response) => response,
                         None => return,

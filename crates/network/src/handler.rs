@@ -7,6 +7,13 @@
 //! poll) goes into the [`Reply::Later`] future, which runs concurrently with
 //! the later requests of the same connection. Responses are still written in
 //! request order.
+//!
+//! Both parts run inside the request's `tracing` span (`api`, `api_version`,
+//! `correlation_id`, at debug level), a child of the connection's span
+//! (`id`, `peer`, `local`, `protocol`), so what the handler logs, now or in
+//! its [`Reply::Later`] future, says which request and connection it is
+//! about. When the request span is filtered out, the future still runs in
+//! the connection's.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,7 +22,8 @@ use std::pin::Pin;
 use bytes::{BufMut, Bytes, BytesMut};
 use sluice_protocol::frame::{self, FrameError, RESPONSE_HEADER_LEN};
 use sluice_protocol::{ApiKey, ErrorCode, RequestHeader, pb};
-use sluice_storage::FileSlice;
+
+use crate::file_range::FileRange;
 
 /// One decoded request whose api key and version this build serves.
 #[derive(Debug, Clone)]
@@ -54,13 +62,14 @@ impl std::fmt::Debug for Reply {
 }
 
 /// One piece of a response, written in order: bytes from memory, or a
-/// file slice sent with the server's [`crate::TransferMode`].
+/// file range sent with the server's [`crate::TransferMode`].
 #[derive(Debug, Clone)]
 pub enum Part {
     Bytes(Bytes),
-    /// Record bytes straight from a segment file. The length was fixed when
-    /// the response was built and is already counted in the frame's size.
-    File(FileSlice),
+    /// Bytes straight from a file (fetched records). The length was fixed
+    /// when the response was built and is already counted in the frame's
+    /// size.
+    File(FileRange),
 }
 
 impl Part {
@@ -68,7 +77,7 @@ impl Part {
     pub fn len(&self) -> u64 {
         match self {
             Part::Bytes(bytes) => bytes.len() as u64,
-            Part::File(slice) => slice.len,
+            Part::File(range) => range.len,
         }
     }
 
@@ -80,8 +89,8 @@ impl Part {
 
 /// A response ready to be written: its parts, in wire order. Native
 /// responses are a head (length, correlation id, body length, protobuf
-/// body) followed by the file slices of a fetch; Kafka fetch responses
-/// alternate encoded bytes and file slices. Either way the whole frame,
+/// body) followed by the file ranges of a fetch; Kafka fetch responses
+/// alternate encoded bytes and file ranges. Either way the whole frame,
 /// size prefix included, is the concatenation of the parts.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -94,9 +103,9 @@ impl Response {
     pub fn with_trailing(
         correlation_id: u32,
         body: &impl prost::Message,
-        trailing: Vec<FileSlice>,
+        trailing: Vec<FileRange>,
     ) -> Result<Response, FrameError> {
-        let total: u64 = trailing.iter().map(|s| s.len).sum();
+        let total: u64 = trailing.iter().map(|range| range.len).sum();
         let trailing_len = usize::try_from(total).map_err(|_| FrameError::FrameTooLarge {
             len: usize::MAX,
             max: u32::MAX as usize,

@@ -1,13 +1,14 @@
 //! The Sluice TCP server: accepts connections, frames requests, hands them
 //! to a [`Handler`] and writes the responses back in request order, sending
-//! fetch records straight from segment files.
+//! fetch records straight from files.
 //!
-//! This crate knows frames and byte transfer, not topics: the broker
-//! implements [`Handler`] and decides what each request means.
+//! This crate knows frames and byte transfer, not topics or storage: the
+//! broker implements [`Handler`], decides what each request means, and
+//! hands over record bytes as [`FileRange`]s of its segment files.
 //!
 //! # Layout
 //!
-//! - [`server`] — [`server::serve`] (any [`Protocol`]) and [`server::run`]
+//! - [`server`] — [`server::serve`] (any [`WireProtocol`]) and [`server::run`]
 //!   (the native one), the accept loop with its connection-limit semaphore
 //!   and graceful shutdown (modelled on mini-redis).
 //! - `admission`: which connection makes room at the limit (the oldest one
@@ -21,17 +22,27 @@
 //!   idle timeouts), as plain code.
 //! - [`budget`] — [`RequestBudget`], the server-wide bound on request
 //!   memory, and the [`Reservation`] a request's bytes carry.
-//! - [`protocol`] — the [`Protocol`] trait (framing and dispatch) and
-//!   [`Native`], Sluice's own protocol answered by a [`Handler`].
-//! - [`kafka`] — [`Kafka`], the Kafka wire protocol answered by a
+//! - [`wire`] — the [`WireProtocol`] trait (framing and dispatch), what
+//!   differs between listeners.
+//! - [`native_wire`] — [`NativeWire`], Sluice's own protocol answered by a
+//!   [`Handler`].
+//! - [`kafka_wire`] — [`KafkaWire`], the Kafka wire protocol answered by a
 //!   [`KafkaHandler`], and the Kafka response encoders (the fetch one sends
 //!   its records through the same transfer path).
 //! - [`handler`] — the [`Handler`] trait, [`Request`], [`Reply`] and
-//!   [`Response`] (its [`Part`]s: encoded bytes and file slices, in order).
+//!   [`Response`] (its [`Part`]s: encoded bytes and file ranges, in order).
+//! - [`file_range`] — [`FileRange`], bytes of an open file to send as they
+//!   are.
 //! - [`transfer`] — how trailing record bytes leave: [`TransferMode`]
 //!   (`sendfile`, `splice`, `mmap`, `read`) and the per-mode byte counters in
 //!   [`NetworkStats`]. Its `sys` submodule is the only place with `unsafe`.
 //! - [`config`] — [`ServerConfig`].
+//!
+//! Every connection task runs in an info-level `connection` span (`id`,
+//! `peer`, `local`, `protocol`), every request in a debug-level `request`
+//! span inside it (`api`, `api_version`, `correlation_id`), deferred
+//! replies included; see [`handler`]. Installing a subscriber is left to
+//! the binary.
 //!
 //! # Example
 //!
@@ -82,17 +93,21 @@ mod admission;
 pub mod budget;
 pub mod config;
 mod connection;
+pub mod file_range;
 pub mod handler;
-pub mod kafka;
-pub mod protocol;
+pub mod kafka_wire;
+pub mod native_wire;
 mod reader;
 pub mod server;
 mod timers;
 pub mod transfer;
+pub mod wire;
 
 pub use budget::{BudgetError, RequestBudget, Reservation};
 pub use config::ServerConfig;
+pub use file_range::FileRange;
 pub use handler::{Handler, Part, Reply, Request, Response, ResponseFuture};
-pub use kafka::{Kafka, KafkaHandler, KafkaRequest};
-pub use protocol::{Endpoints, Native, Protocol, Unframeable};
+pub use kafka_wire::{KafkaHandler, KafkaRequest, KafkaWire};
+pub use native_wire::NativeWire;
 pub use transfer::{NetworkStats, TransferMode};
+pub use wire::{Answer, Endpoints, Unframeable, WireProtocol};

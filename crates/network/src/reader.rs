@@ -19,15 +19,15 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::{Instrument, Span, debug, warn};
 
 use crate::admission::Newcomer;
 use crate::budget::{BudgetError, RequestBudget, Reservation};
 use crate::connection::{Context, Pending};
 use crate::handler::Reply;
-use crate::protocol::{Protocol, Unframeable};
 use crate::timers::{Expiry, Timers};
 use crate::transfer::NetworkStats;
+use crate::wire::{Answer, Unframeable, WireProtocol};
 
 /// Size of the length prefix every frame of every protocol starts with.
 const LENGTH_PREFIX_LEN: usize = 4;
@@ -37,7 +37,7 @@ const LENGTH_PREFIX_LEN: usize = 4;
 /// not fit get a buffer of their own.
 const READ_BUF: usize = 64 * 1024;
 
-pub(crate) struct Reader<P: Protocol> {
+pub(crate) struct Reader<P: WireProtocol> {
     pub(crate) stream: OwnedReadHalf,
     pub(crate) context: Context<P>,
     pub(crate) budget: RequestBudget,
@@ -71,7 +71,7 @@ enum Stop {
     WriterGone,
 }
 
-impl<P: Protocol> Reader<P> {
+impl<P: WireProtocol> Reader<P> {
     pub(crate) async fn run(mut self) {
         let stop = self.serve().await;
         stop.report(&self.context.stats);
@@ -95,12 +95,11 @@ impl<P: Protocol> Reader<P> {
             timers.frame_done();
             self.newcomer.spoke();
             let context = &self.context;
-            let answered = context.protocol.answer(frame, memory, context.endpoints);
-            let (ticket, reply) = match answered {
-                Ok(answered) => answered,
+            let answer = match context.protocol.answer(frame, memory, context.endpoints) {
+                Ok(answer) => answer,
                 Err(error) => return Stop::Unframeable(error),
             };
-            if !self.queue_reply(ticket, reply).await {
+            if !self.queue_reply(answer).await {
                 return Stop::WriterGone;
             }
         }
@@ -199,15 +198,32 @@ impl<P: Protocol> Reader<P> {
 
     /// Queues the reply of one request. Returns `false` when the writer is
     /// gone.
-    async fn queue_reply(&mut self, ticket: P::Ticket, reply: Reply) -> bool {
+    async fn queue_reply(&mut self, answer: Answer<P::Ticket>) -> bool {
         self.context.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let Answer {
+            ticket,
+            reply,
+            span,
+        } = answer;
         let pending = match reply {
             Reply::NoResponse => return true,
             Reply::Ready(response) => Pending::Ready(response),
-            Reply::Later(future) => Pending::Task {
-                ticket,
-                task: tokio::spawn(future),
-            },
+            Reply::Later(future) => {
+                // A spawned task starts outside every span. Run it in the
+                // request's, or, when that one is filtered out, in the
+                // connection's (the current one), so what it logs still
+                // names its connection.
+                let span = if span.is_disabled() {
+                    Span::current()
+                } else {
+                    span
+                };
+                Pending::Task {
+                    ticket,
+                    task: tokio::spawn(future.instrument(span.clone())),
+                    span,
+                }
+            }
         };
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.queue.send(pending).await.is_ok()

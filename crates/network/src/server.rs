@@ -24,8 +24,9 @@ use crate::budget::RequestBudget;
 use crate::config::ServerConfig;
 use crate::connection::{Connection, Context};
 use crate::handler::Handler;
-use crate::protocol::{Endpoints, Native, Protocol};
+use crate::native_wire::NativeWire;
 use crate::transfer::NetworkStats;
+use crate::wire::{Endpoints, WireProtocol};
 
 /// Serves the native protocol on `listener` with `handler`; see [`serve`].
 pub async fn run<H: Handler>(
@@ -38,7 +39,7 @@ pub async fn run<H: Handler>(
 ) {
     serve(
         listener,
-        Arc::new(Native::new(handler)),
+        Arc::new(NativeWire::new(handler)),
         config,
         stats,
         budget,
@@ -57,7 +58,7 @@ pub async fn run<H: Handler>(
 /// Never fails: accept errors (such as running out of file descriptors) are
 /// logged and retried after a short pause, and a broken connection only
 /// ends its own task.
-pub async fn serve<P: Protocol>(
+pub async fn serve<P: WireProtocol>(
     listener: TcpListener,
     protocol: Arc<P>,
     config: ServerConfig,
@@ -135,7 +136,7 @@ pub async fn serve<P: Protocol>(
                 newcomer: Newcomer::admit(&newcomers, id),
             };
             let stats = stats.clone();
-            let span = info_span!("connection", id, %peer);
+            let span = info_span!("connection", id, %peer, %local, protocol = P::NAME);
             connections.spawn(
                 async move {
                     connection.run().await;

@@ -15,7 +15,7 @@ use bytes::{Buf, BytesMut};
 use prost::Message;
 use sluice_kafka::{ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
 use sluice_network::{
-    Kafka, KafkaHandler, KafkaRequest, NetworkStats, Reply, RequestBudget, ServerConfig, server,
+    KafkaHandler, KafkaRequest, KafkaWire, NetworkStats, Reply, RequestBudget, ServerConfig, server,
 };
 use sluice_protocol::pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -133,7 +133,7 @@ async fn native_and_kafka_listeners_share_one_budget() {
     let (stop_kafka, kafka_stopped) = tokio::sync::oneshot::channel::<()>();
     let kafka = tokio::spawn(server::serve(
         kafka_listener,
-        Arc::new(Kafka::new(Arc::new(KafkaEcho))),
+        Arc::new(KafkaWire::new(Arc::new(KafkaEcho))),
         ServerConfig::default(),
         Arc::new(NetworkStats::default()),
         budget.clone(),

@@ -4,7 +4,7 @@
 //!
 //! The reads are [`crate::service::fetch`]'s, as for the native fetch; their
 //! file slices are sent after the encoded pieces by the same transfer path
-//! (sendfile by default): `sluice_network::kafka::fetch_response`. No
+//! (sendfile by default): `sluice_network::kafka_wire::fetch_response`. No
 //! transactions, so the last stable offset is the high watermark.
 
 use std::time::Duration;
@@ -13,7 +13,7 @@ use sluice_kafka::ErrorCode as K;
 use sluice_kafka::api::fetch::FetchRequest;
 use sluice_kafka::api::fetch_response::{FetchPartitionResponse, FetchTopicResponse};
 use sluice_kafka::{FetchResponse, RequestHeader};
-use sluice_network::kafka::{SliceRecords, fetch_response};
+use sluice_network::kafka_wire::{SliceRecords, fetch_response};
 use sluice_network::{KafkaRequest, Reply, Response};
 
 use super::codes::kafka_code;

@@ -144,7 +144,7 @@ where
     let header = request.header.clone();
     let wait: std::pin::Pin<Box<dyn Future<Output = Response> + Send>> = Box::pin(async move {
         let outcome = answer.await.unwrap_or(fallback);
-        sluice_network::kafka::response(&header, to_body(outcome))
+        sluice_network::kafka_wire::response(&header, to_body(outcome))
     });
     Reply::Later(wait)
 }

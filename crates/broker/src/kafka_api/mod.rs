@@ -8,7 +8,7 @@
 //! coordinator, idempotent produce ([`crate::producers`]) and consumer
 //! groups ([`crate::group`]). Framing, the ApiVersions fallback and
 //! undecodable requests are handled before this, in
-//! `sluice_network::kafka`.
+//! `sluice_network::kafka_wire`.
 
 mod admin;
 mod codes;

@@ -59,7 +59,7 @@ pub(super) fn commit_offsets(
         Ok(Commit::Flushing(results)) => {
             let header = request.header.clone();
             Reply::Later(Box::pin(async move {
-                sluice_network::kafka::response(&header, respond(shape, results.await))
+                sluice_network::kafka_wire::response(&header, respond(shape, results.await))
             }))
         }
     }

@@ -96,7 +96,7 @@ pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &Produce
                         out.base_offset = -1;
                     }
                 }
-                sluice_network::kafka::response(&header, response)
+                sluice_network::kafka_wire::response(&header, response)
             }))
         }
         _ => Reply::Ready(request.respond(response)),

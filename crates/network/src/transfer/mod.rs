@@ -1,5 +1,5 @@
-//! Writing a response: the head from memory, then the trailing file slices
-//! with the configured [`TransferMode`].
+//! Writing a response: its bytes from memory, its file ranges with the
+//! configured [`TransferMode`].
 //!
 //! Every mode goes through one function, `write_response`, so they can be compared on
 //! the real server. The socket is tokio's non-blocking one: the zero-copy
@@ -17,14 +17,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::fcntl::{OFlag, SpliceFFlags};
 use nix::sys::socket::MsgFlags;
-use sluice_storage::FileSlice;
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 
+use crate::file_range::FileRange;
 use crate::handler::{Part, Response};
 
-/// How fetch records go from a segment file to the socket.
+/// How the file ranges of a response (fetch records) go from the file to
+/// the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TransferMode {
     /// `sendfile(2)`: file to socket inside the kernel. No user-space copy.
@@ -169,7 +170,7 @@ const MAX_CHUNK: usize = 1 << 30;
 const READ_BUF: usize = 256 * 1024;
 
 /// Writes one response: its parts in order, bytes from memory and file
-/// slices with `mode`. Native and Kafka responses both come through here,
+/// ranges with `mode`. Native and Kafka responses both come through here,
 /// so every record byte of either protocol is counted in `stats`.
 pub(crate) async fn write_response(
     stream: &mut OwnedWriteHalf,
@@ -188,29 +189,29 @@ pub(crate) async fn write_response(
             // the records follow, instead of sending packets of their own.
             Part::Bytes(bytes) if index < last => send_more(stream.as_ref(), bytes).await?,
             Part::Bytes(bytes) => stream.write_all(bytes).await?,
-            Part::File(slice) if slice.len == 0 => {}
-            Part::File(slice) => send_slice(stream, slice, mode, stats).await?,
+            Part::File(range) if range.len == 0 => {}
+            Part::File(range) => send_range(stream, range, mode, stats).await?,
         }
     }
     Ok(())
 }
 
-async fn send_slice(
+async fn send_range(
     stream: &mut OwnedWriteHalf,
-    slice: &FileSlice,
+    range: &FileRange,
     mode: TransferMode,
     stats: &NetworkStats,
 ) -> io::Result<()> {
     match mode {
-        TransferMode::Sendfile => send_sendfile(stream.as_ref(), slice, stats).await,
-        TransferMode::Splice => send_splice(stream.as_ref(), slice, stats).await,
+        TransferMode::Sendfile => send_sendfile(stream.as_ref(), range, stats).await,
+        TransferMode::Splice => send_splice(stream.as_ref(), range, stats).await,
         TransferMode::Mmap => {
-            let map = sys::map_slice(slice)?;
+            let map = sys::map_range(range)?;
             stream.write_all(&map).await?;
             stats.add(TransferMode::Mmap, map.len());
             Ok(())
         }
-        TransferMode::Read => send_read(stream, slice, stats).await,
+        TransferMode::Read => send_read(stream, range, stats).await,
     }
 }
 
@@ -233,29 +234,29 @@ async fn send_more(socket: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// The `[position, position + len)` range of a slice as `off_t` values.
-fn file_range(slice: &FileSlice) -> io::Result<(i64, i64)> {
-    let start = i64::try_from(slice.position).map_err(io::Error::other)?;
-    let len = i64::try_from(slice.len).map_err(io::Error::other)?;
+/// The `[offset, offset + len)` bounds of a range as `off_t` values.
+fn off_t_bounds(range: &FileRange) -> io::Result<(i64, i64)> {
+    let start = i64::try_from(range.offset).map_err(io::Error::other)?;
+    let len = i64::try_from(range.len).map_err(io::Error::other)?;
     let end = start
         .checked_add(len)
-        .ok_or_else(|| io::Error::other("slice end overflows"))?;
+        .ok_or_else(|| io::Error::other("file range end overflows"))?;
     Ok((start, end))
 }
 
 fn short_file() -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
-        "segment file ended before the end of the fetch slice",
+        "file ended before the end of the range to send",
     )
 }
 
 async fn send_sendfile(
     socket: &TcpStream,
-    slice: &FileSlice,
+    range: &FileRange,
     stats: &NetworkStats,
 ) -> io::Result<()> {
-    let (mut offset, end) = file_range(slice)?;
+    let (mut offset, end) = off_t_bounds(range)?;
     while offset < end {
         let count = usize::try_from(end - offset)
             .unwrap_or(MAX_CHUNK)
@@ -264,7 +265,7 @@ async fn send_sendfile(
         // sendfile advances `offset` itself and never moves the file's own
         // position, so the shared `Arc<File>` stays usable by other readers.
         match socket.try_io(Interest::WRITABLE, || {
-            nix::sys::sendfile::sendfile(socket, &*slice.file, Some(&mut offset), count)
+            nix::sys::sendfile::sendfile(socket, &*range.file, Some(&mut offset), count)
                 .map_err(io::Error::from)
         }) {
             Ok(0) => return Err(short_file()),
@@ -278,11 +279,11 @@ async fn send_sendfile(
 
 async fn send_splice(
     socket: &TcpStream,
-    slice: &FileSlice,
+    range: &FileRange,
     stats: &NetworkStats,
 ) -> io::Result<()> {
-    let (mut offset, end) = file_range(slice)?;
-    // One pipe per slice; both ends close when dropped.
+    let (mut offset, end) = off_t_bounds(range)?;
+    // One pipe per range; both ends close when dropped.
     let (pipe_read, pipe_write) =
         nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).map_err(io::Error::from)?;
     let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
@@ -292,7 +293,7 @@ async fn send_splice(
             .min(MAX_CHUNK);
         // File to pipe: never blocks on the (empty) pipe, reads the page cache.
         let mut in_pipe = nix::fcntl::splice(
-            &*slice.file,
+            &*range.file,
             Some(&mut offset),
             &pipe_write,
             None,
@@ -325,22 +326,19 @@ async fn send_splice(
 
 async fn send_read(
     stream: &mut OwnedWriteHalf,
-    slice: &FileSlice,
+    range: &FileRange,
     stats: &NetworkStats,
 ) -> io::Result<()> {
-    let mut buf = vec![0u8; READ_BUF.min(usize::try_from(slice.len).unwrap_or(READ_BUF))];
-    let mut position = slice.position;
-    let end = slice
-        .position
-        .checked_add(slice.len)
-        .ok_or_else(|| io::Error::other("slice end overflows"))?;
+    let mut buf = vec![0u8; READ_BUF.min(usize::try_from(range.len).unwrap_or(READ_BUF))];
+    let mut position = range.offset;
+    let end = range.end()?;
     while position < end {
         let want = buf
             .len()
             .min(usize::try_from(end - position).unwrap_or(buf.len()));
         // pread: the data sits below the high watermark, normally in the
         // page cache, so this is a memory copy rather than a disk wait.
-        let n = slice.file.read_at(&mut buf[..want], position)?;
+        let n = range.file.read_at(&mut buf[..want], position)?;
         if n == 0 {
             return Err(short_file());
         }

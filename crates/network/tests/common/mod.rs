@@ -14,11 +14,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use prost::Message;
 use sluice_network::{
-    Handler, NetworkStats, Reply, Request, RequestBudget, Response, ServerConfig, server,
+    FileRange, Handler, NetworkStats, Reply, Request, RequestBudget, Response, ServerConfig, server,
 };
 use sluice_protocol::frame::{self, RequestHeader};
 use sluice_protocol::{ApiKey, pb};
-use sluice_storage::FileSlice;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
@@ -29,7 +28,7 @@ use tokio::task::JoinHandle;
 pub const STEP: Duration = Duration::from_secs(30);
 
 /// Fetch: waits `max_wait_ms`, then answers with `partitions[i].max_bytes`
-/// bytes of the file starting at `partitions[i].offset`, one slice each.
+/// bytes of the file starting at `partitions[i].offset`, one range each.
 /// Produce with `acks = 0`: no response. Other produce: counted, then held
 /// (its batches kept alive in the pending reply) until the gate is open,
 /// then answered with the batch bytes received in `last_offset` and, in
@@ -72,16 +71,13 @@ impl Handler for TestHandler {
             }
             ApiKey::Fetch => {
                 let fetch = pb::FetchRequest::decode(request.body).unwrap();
-                let slices: Vec<FileSlice> = fetch
+                let ranges: Vec<FileRange> = fetch
                     .partitions
                     .iter()
-                    .map(|p| FileSlice {
+                    .map(|p| FileRange {
                         file: self.file.clone(),
-                        position: p.offset as u64,
+                        offset: p.offset as u64,
                         len: u64::from(p.max_bytes),
-                        first_offset: 0,
-                        high_watermark: 0,
-                        log_start_offset: 0,
                     })
                     .collect();
                 let body = pb::FetchResponse {
@@ -98,7 +94,7 @@ impl Handler for TestHandler {
                 let delay = Duration::from_millis(fetch.max_wait_ms.into());
                 Reply::Later(Box::pin(async move {
                     tokio::time::sleep(delay).await;
-                    Response::with_trailing(id, &body, slices).unwrap()
+                    Response::with_trailing(id, &body, ranges).unwrap()
                 }))
             }
             _ => Reply::Ready(Response::message(id, &pb::ApiVersionsResponse::default())),

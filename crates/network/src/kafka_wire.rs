@@ -14,18 +14,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use sluice_kafka::api::fetch_response::RecordsLen;
 use sluice_kafka::{
-    ApiKey, DecodeError, ErrorCode, FetchPart, FetchResponse, Request, RequestHeader, api,
-    api_versions, frame,
+    ApiKey, DecodeError, ErrorCode, FetchPart, FetchResponse, Request, RequestHeader, api_versions,
+    frame,
 };
-use sluice_storage::FileSlice;
-use tracing::{debug, warn};
+use tracing::{Span, debug, debug_span, warn};
 
 use crate::budget::Reservation;
+use crate::file_range::FileRange;
 use crate::handler::{Part, Reply, Response};
-use crate::protocol::{Endpoints, Protocol, Unframeable};
+use crate::wire::{Answer, Endpoints, Unframeable, WireProtocol};
 
 /// Smallest request frame: api key, version, correlation id and the
 /// client id length.
@@ -60,13 +60,13 @@ pub trait KafkaHandler: Send + Sync + 'static {
 
 /// The Kafka protocol answered by a [`KafkaHandler`].
 #[derive(Debug)]
-pub struct Kafka<H> {
+pub struct KafkaWire<H> {
     handler: Arc<H>,
 }
 
-impl<H> Kafka<H> {
-    pub fn new(handler: Arc<H>) -> Kafka<H> {
-        Kafka { handler }
+impl<H> KafkaWire<H> {
+    pub fn new(handler: Arc<H>) -> KafkaWire<H> {
+        KafkaWire { handler }
     }
 }
 
@@ -78,7 +78,9 @@ pub struct KafkaTicket {
     correlation_id: i32,
 }
 
-impl<H: KafkaHandler> Protocol for Kafka<H> {
+impl<H: KafkaHandler> WireProtocol for KafkaWire<H> {
+    const NAME: &'static str = "kafka";
+
     type Ticket = KafkaTicket;
 
     fn frame_len(&self, prefix: [u8; 4], max_frame_bytes: usize) -> Result<usize, Unframeable> {
@@ -90,7 +92,7 @@ impl<H: KafkaHandler> Protocol for Kafka<H> {
         mut frame: BytesMut,
         memory: Reservation,
         endpoints: Endpoints,
-    ) -> Result<(KafkaTicket, Reply), Unframeable> {
+    ) -> Result<Answer<KafkaTicket>, Unframeable> {
         // The size was checked by `frame_len`; the whole frame is here.
         let frame = split_frame(&mut frame, usize::MAX)?
             .ok_or_else(|| Unframeable("incomplete Kafka request frame".to_owned()))?;
@@ -104,13 +106,37 @@ impl<H: KafkaHandler> Protocol for Kafka<H> {
             api_version: header.api_version,
             correlation_id: header.correlation_id,
         };
-        let reply = match Request::decode(&header, frame) {
-            Ok(body) => self.handler.handle(KafkaRequest {
+        let span = request_span(&header);
+        let reply = span.in_scope(|| self.reply(header, frame, ticket, endpoints))?;
+        Ok(Answer {
+            ticket,
+            reply,
+            span,
+        })
+    }
+
+    fn task_failed(&self, ticket: KafkaTicket) -> Option<Response> {
+        error_response(ticket, ErrorCode::UNKNOWN_SERVER_ERROR)
+    }
+}
+
+impl<H: KafkaHandler> KafkaWire<H> {
+    /// Decodes the body after `header` and hands it to the handler, or
+    /// answers what needs no handler.
+    fn reply(
+        &self,
+        header: RequestHeader,
+        frame: Bytes,
+        ticket: KafkaTicket,
+        endpoints: Endpoints,
+    ) -> Result<Reply, Unframeable> {
+        match Request::decode(&header, frame) {
+            Ok(body) => Ok(self.handler.handle(KafkaRequest {
                 header,
                 body,
                 peer: endpoints.peer,
                 local: endpoints.local,
-            }),
+            })),
             Err(DecodeError::UnsupportedVersion { api_key, version })
                 if api_key == ApiKey::ApiVersions.as_i16() =>
             {
@@ -118,38 +144,49 @@ impl<H: KafkaHandler> Protocol for Kafka<H> {
                 // body (header v0) naming the ApiVersions range to retry in.
                 debug!(peer = %endpoints.peer, version, "ApiVersions version not supported; answering the v0 fallback");
                 let body = sluice_kafka::Response::from(api_versions::fallback_response());
-                Reply::Ready(Response::bytes(frame::encode_response_frame(
+                Ok(Reply::Ready(Response::bytes(frame::encode_response_frame(
                     header.correlation_id,
                     api_versions::FALLBACK_VERSION,
                     &body,
-                )))
+                ))))
             }
             Err(
                 error @ (DecodeError::UnsupportedVersion { .. } | DecodeError::UnknownApiKey(_)),
-            ) => {
-                return Err(Unframeable(format!(
-                    "Kafka request not served: {error} (client {:?})",
-                    header.client_id
-                )));
-            }
+            ) => Err(Unframeable(format!(
+                "Kafka request not served: {error} (client {:?})",
+                header.client_id
+            ))),
             Err(error) => match error_response(ticket, ErrorCode::INVALID_REQUEST) {
                 Some(response) => {
                     warn!(peer = %endpoints.peer, api_key = header.api_key, api_version = header.api_version, %error, "malformed Kafka request body; answering INVALID_REQUEST");
-                    Reply::Ready(response)
+                    Ok(Reply::Ready(response))
                 }
-                None => {
-                    return Err(Unframeable(format!(
-                        "malformed Kafka request body (api key {} v{}): {error}",
-                        header.api_key, header.api_version
-                    )));
-                }
+                None => Err(Unframeable(format!(
+                    "malformed Kafka request body (api key {} v{}): {error}",
+                    header.api_key, header.api_version
+                ))),
             },
-        };
-        Ok((ticket, reply))
+        }
     }
+}
 
-    fn task_failed(&self, ticket: KafkaTicket) -> Option<Response> {
-        error_response(ticket, ErrorCode::UNKNOWN_SERVER_ERROR)
+/// The span of one request. Debug level: a request is the hot path, and a
+/// disabled span costs next to nothing (its fields are not even recorded).
+fn request_span(header: &RequestHeader) -> Span {
+    match ApiKey::from_i16(header.api_key) {
+        Some(api) => debug_span!(
+            "request",
+            api = api.name(),
+            api_version = header.api_version,
+            correlation_id = header.correlation_id
+        ),
+        // Not served: the connection closes.
+        None => debug_span!(
+            "request",
+            api_key = header.api_key,
+            api_version = header.api_version,
+            correlation_id = header.correlation_id
+        ),
     }
 }
 
@@ -197,15 +234,15 @@ pub fn response(header: &RequestHeader, body: impl Into<sluice_kafka::Response>)
     ))
 }
 
-/// The records of one partition in a fetch response: a segment file slice,
-/// sent with the server's transfer mode, or nothing (encoded as empty
-/// records, not null).
+/// The records of one partition in a fetch response: a file range, sent
+/// with the server's transfer mode, or nothing (encoded as empty records,
+/// not null).
 #[derive(Debug, Clone, Default)]
-pub struct SliceRecords(Option<FileSlice>);
+pub struct SliceRecords(Option<FileRange>);
 
 impl SliceRecords {
-    pub fn new(slice: FileSlice) -> SliceRecords {
-        SliceRecords(Some(slice))
+    pub fn new(range: FileRange) -> SliceRecords {
+        SliceRecords(Some(range))
     }
 
     pub fn empty() -> SliceRecords {
@@ -215,15 +252,15 @@ impl SliceRecords {
 
 impl RecordsLen for SliceRecords {
     fn records_len(&self) -> usize {
-        // Slices are capped far below the frame limit when they are taken.
+        // Ranges are capped far below the frame limit when they are taken.
         self.0
             .as_ref()
-            .map_or(0, |slice| usize::try_from(slice.len).unwrap_or(usize::MAX))
+            .map_or(0, |range| usize::try_from(range.len).unwrap_or(usize::MAX))
     }
 }
 
-/// A fetch response frame whose record bytes are file slices: the encoded
-/// pieces go out from memory, the slices through the transfer mode.
+/// A fetch response frame whose record bytes are file ranges: the encoded
+/// pieces go out from memory, the ranges through the transfer mode.
 pub fn fetch_response(header: &RequestHeader, body: &FetchResponse<SliceRecords>) -> Response {
     let parts = body
         .encode_frame_parts(header.correlation_id, header.api_version)
@@ -237,71 +274,14 @@ pub fn fetch_response(header: &RequestHeader, body: &FetchResponse<SliceRecords>
 }
 
 /// A well-formed response carrying `code`, for the apis whose response has
-/// a top-level error code in this version; `None` for the others.
+/// a top-level error code in this version (`sluice_kafka::error_response`);
+/// `None` for the others.
 fn error_response(ticket: KafkaTicket, code: i16) -> Option<Response> {
     let key = ApiKey::from_i16(ticket.api_key)?;
-    let version = ticket.api_version;
-    if !api_versions::is_supported(key, version) {
-        return None;
-    }
-    let body: sluice_kafka::Response = match key {
-        ApiKey::ApiVersions => api::api_versions::ApiVersionsResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::Fetch if version >= 7 => FetchResponse::<bytes::Bytes> {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::FindCoordinator => api::find_coordinator::FindCoordinatorResponse {
-            error_code: code,
-            node_id: -1,
-            port: -1,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::JoinGroup => api::join_group::JoinGroupResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::Heartbeat => api::heartbeat::HeartbeatResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::LeaveGroup => api::leave_group::LeaveGroupResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::SyncGroup => api::sync_group::SyncGroupResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::ListGroups => api::list_groups::ListGroupsResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::InitProducerId => api::init_producer_id::InitProducerIdResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        ApiKey::OffsetFetch if version >= 2 => api::offset_fetch::OffsetFetchResponse {
-            error_code: code,
-            ..Default::default()
-        }
-        .into(),
-        _ => return None,
-    };
+    let body = sluice_kafka::error_response(key, ticket.api_version, code)?;
     Some(Response::bytes(frame::encode_response_frame(
         ticket.correlation_id,
-        version,
+        ticket.api_version,
         &body,
     )))
 }
