@@ -60,7 +60,7 @@ pub enum ServiceError {
     InvalidOffset(i64),
     #[error("offset metadata is {len} bytes, more than {max}")]
     MetadataTooLarge { len: usize, max: usize },
-    #[error("group {group}")]
+    #[error("group {group:?}")]
     Group {
         group: String,
         #[source]
@@ -316,7 +316,7 @@ mod tests {
         let error = ServiceError::group("g", GroupError::IllegalGeneration);
         assert_eq!(
             error.message(),
-            "group g: not the group's current generation"
+            "group \"g\": not the group's current generation"
         );
     }
 }
