@@ -100,7 +100,7 @@ impl OffsetStore {
         }
         info!(records, keys = map.len(), "consumer offsets replayed");
         Ok(OffsetStore {
-            partition: Arc::new(Partition::new(OFFSETS_LOG.to_owned(), 0, log)),
+            partition: Arc::new(Partition::internal(OFFSETS_LOG.to_owned(), log)),
             map: Mutex::new(map),
         })
     }

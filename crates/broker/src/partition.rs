@@ -35,12 +35,28 @@ impl Partition {
     /// Wraps an opened log; rebuilds the producer state from its last
     /// segments (blocking: reads batch headers).
     pub fn new(topic: String, index: u32, log: PartitionLog) -> Partition {
+        let producers = ProducerStates::recover(&log);
+        Partition::with_producers(topic, index, log, producers)
+    }
+
+    /// Wraps an internal log that producers never write to (committed
+    /// offsets): no producer state to rebuild.
+    pub fn internal(name: String, log: PartitionLog) -> Partition {
+        Partition::with_producers(name, 0, log, ProducerStates::default())
+    }
+
+    fn with_producers(
+        topic: String,
+        index: u32,
+        log: PartitionLog,
+        producers: ProducerStates,
+    ) -> Partition {
         let (appended, _) = watch::channel(log.log_end_offset());
         let (durable, _) = watch::channel(Durable {
             flushed_offset: log.flushed_offset(),
             failures: 0,
         });
-        let producers = Mutex::new(ProducerStates::recover(&log));
+        let producers = Mutex::new(producers);
         Partition {
             topic,
             index,

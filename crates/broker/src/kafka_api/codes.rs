@@ -14,6 +14,8 @@ fn kind_code(kind: ErrorKind) -> i16 {
     match kind {
         E::UnknownTopicOrPartition => K::UNKNOWN_TOPIC_OR_PARTITION,
         E::TopicAlreadyExists => K::TOPIC_ALREADY_EXISTS,
+        // Kafka's "the topic is on its way": clients wait and ask again.
+        E::TopicNotReady => K::LEADER_NOT_AVAILABLE,
         E::InvalidTopic => K::INVALID_TOPIC_EXCEPTION,
         E::InvalidPartitions => K::INVALID_PARTITIONS,
         E::InvalidConfig => K::INVALID_CONFIG,

@@ -18,7 +18,9 @@ use sluice_network::{KafkaRequest, Reply};
 
 use super::codes::kafka_code;
 use crate::offsets::Committed;
-use crate::service::offsets::{Commit, CommitPartition, CommitRequest, CommitResults, commit};
+use crate::service::offsets::{
+    self, Commit, CommitPartition, CommitRequest, CommitResults, commit,
+};
 use crate::state::BrokerState;
 
 pub(super) fn commit_offsets(
@@ -42,6 +44,7 @@ pub(super) fn commit_offsets(
                 })
             })
             .collect(),
+        refuse_negative: false,
     };
     let count = commit_request.partitions.len();
     let shape: Vec<(String, Vec<i32>)> = body
@@ -94,30 +97,45 @@ pub(super) fn fetch(
     request: &KafkaRequest,
     body: &OffsetFetchRequest,
 ) -> Reply {
-    let requested = body.topics.as_ref().map(|topics| {
-        topics
-            .iter()
-            .flat_map(|t| {
-                t.partition_indexes
-                    .iter()
-                    .map(|&index| (t.name.clone(), i64::from(index)))
-            })
-            .collect()
-    });
-    let mut topics: Vec<OffsetFetchTopicResponse> = Vec::new();
-    for (topic, partition, committed) in
-        crate::service::offsets::fetch(state, &body.group_id, requested)
-    {
-        let index = i32::try_from(partition).unwrap_or(i32::MAX);
-        let partition = partition_response(index, committed);
-        match topics.last_mut() {
-            Some(last) if last.name == topic => last.partitions.push(partition),
-            _ => topics.push(OffsetFetchTopicResponse {
-                name: topic,
-                partitions: vec![partition],
-            }),
+    let group = &body.group_id;
+    let topics = match &body.topics {
+        // Every partition the group committed, grouped by topic (sorted).
+        None => {
+            let mut topics: Vec<OffsetFetchTopicResponse> = Vec::new();
+            for (topic, partition, committed) in offsets::fetch(state, group, None) {
+                let index = i32::try_from(partition).unwrap_or(i32::MAX);
+                let partition = partition_response(index, committed);
+                match topics.last_mut() {
+                    Some(last) if last.name == topic => last.partitions.push(partition),
+                    _ => topics.push(OffsetFetchTopicResponse {
+                        name: topic,
+                        partitions: vec![partition],
+                    }),
+                }
+            }
+            topics
         }
-    }
+        // In the request's layout.
+        Some(requested) => requested
+            .iter()
+            .map(|topic| {
+                let wanted = topic
+                    .partition_indexes
+                    .iter()
+                    .map(|&index| (topic.name.clone(), i64::from(index)))
+                    .collect();
+                OffsetFetchTopicResponse {
+                    name: topic.name.clone(),
+                    partitions: topic
+                        .partition_indexes
+                        .iter()
+                        .zip(offsets::fetch(state, group, Some(wanted)))
+                        .map(|(&index, (_, _, committed))| partition_response(index, committed))
+                        .collect(),
+                }
+            })
+            .collect(),
+    };
     Reply::Ready(request.respond(OffsetFetchResponse {
         throttle_time_ms: 0,
         topics,

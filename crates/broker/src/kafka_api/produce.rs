@@ -31,13 +31,13 @@ pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &Produce
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for (p, data) in topic.partitions.iter().enumerate() {
             let result = acks.clone().and_then(|_| {
+                let partition =
+                    crate::service::topics::partition(state, &topic.name, i64::from(data.index))?;
                 let records = data
                     .records
                     .as_ref()
                     .ok_or_else(|| ServiceError::InvalidRecord("null records".into()))?;
                 one_batch(records)?;
-                let partition =
-                    crate::service::topics::partition(state, &topic.name, i64::from(data.index))?;
                 append(&partition, &[&records[..]])
             });
             let mut out = ProducePartitionResponse {
@@ -51,8 +51,8 @@ pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &Produce
                     written.push((t, p, appended));
                 }
                 Err(error) => {
-                    warn!(topic = %topic.name, partition = data.index, error = %error.message(), "Kafka produce rejected");
                     out.error_code = kafka_code(&error);
+                    warn!(topic = %topic.name, partition = data.index, code = K::name(out.error_code), error = %error.message(), "Kafka produce rejected");
                     out.error_message = Some(error.message());
                 }
             }

@@ -7,7 +7,8 @@ use crate::service::{ErrorKind, ServiceError};
 pub(crate) fn native_code(error: &ServiceError) -> ErrorCode {
     use ErrorKind as K;
     match error.kind() {
-        K::UnknownTopicOrPartition => ErrorCode::UnknownTopicOrPartition,
+        // The native protocol has no "not yet": clients retry an unknown topic.
+        K::UnknownTopicOrPartition | K::TopicNotReady => ErrorCode::UnknownTopicOrPartition,
         K::TopicAlreadyExists => ErrorCode::TopicAlreadyExists,
         K::InvalidTopic => ErrorCode::InvalidTopic,
         K::InvalidPartitions => ErrorCode::InvalidPartitions,

@@ -34,6 +34,7 @@ pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
                 metadata: p.metadata,
             })
             .collect(),
+        refuse_negative: true,
     };
     let correlation_id = request.header.correlation_id;
     match commit(state, commit_request) {

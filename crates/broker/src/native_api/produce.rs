@@ -37,7 +37,7 @@ pub(super) fn handle(state: &BrokerState, request: Request) -> Reply {
     let appended = match appended {
         Ok(appended) => appended,
         Err(error) => {
-            warn!(topic = %body.topic, partition = body.partition, error = %error.message(), "produce rejected");
+            warn!(topic = %body.topic, partition = body.partition, code = ?native_code(&error), error = %error.message(), "produce rejected");
             return match acks {
                 Ok(Acks::None) => Reply::NoResponse,
                 _ => Reply::Ready(error_response(correlation_id, &error)),

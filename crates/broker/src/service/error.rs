@@ -32,6 +32,10 @@ pub enum ServiceError {
     },
     #[error("topic {topic} already exists (or is being created or deleted)")]
     TopicExists { topic: String },
+    /// Being created or deleted by another request: not there yet, or no
+    /// longer.
+    #[error("topic {topic} is being created or deleted")]
+    TopicNotReady { topic: String },
     #[error("invalid topic name: {0}")]
     InvalidTopic(String),
     #[error("{0}")]
@@ -96,6 +100,8 @@ pub enum ProducerRejection {
 pub enum ErrorKind {
     UnknownTopicOrPartition,
     TopicAlreadyExists,
+    /// Retry shortly: the topic is changing.
+    TopicNotReady,
     InvalidTopic,
     InvalidPartitions,
     InvalidConfig,
@@ -137,6 +143,7 @@ impl ServiceError {
             }
             ServiceError::PartitionOffline { .. } => K::StorageError,
             ServiceError::TopicExists { .. } => K::TopicAlreadyExists,
+            ServiceError::TopicNotReady { .. } => K::TopicNotReady,
             ServiceError::InvalidTopic(_) => K::InvalidTopic,
             ServiceError::InvalidPartitions(_) => K::InvalidPartitions,
             ServiceError::InvalidConfig(_) => K::InvalidConfig,

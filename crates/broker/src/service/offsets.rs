@@ -25,6 +25,10 @@ pub(crate) struct CommitRequest {
     pub member_id: String,
     pub generation: i32,
     pub partitions: Vec<CommitPartition>,
+    /// Refuse negative offsets (`InvalidOffset`): the native protocol's
+    /// rule. Kafka stores what it is given, and Java clients take
+    /// INVALID_REQUEST as fatal.
+    pub refuse_negative: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -70,7 +74,7 @@ pub(crate) fn commit(
     // Index into `results` of each entry.
     let mut places = Vec::new();
     for p in request.partitions {
-        let checked = if p.offset < 0 {
+        let checked = if request.refuse_negative && p.offset < 0 {
             Err(ServiceError::InvalidOffset(p.offset))
         } else if p.metadata.len() > MAX_METADATA {
             Err(ServiceError::MetadataTooLarge {

@@ -102,7 +102,12 @@ pub(crate) fn get_or_create(
             Ok(Some(topic))
         }
         // Created (or being deleted) by a concurrent request.
-        Err(ServiceError::TopicExists { .. }) => Ok(state.topics.get(name)),
+        Err(ServiceError::TopicExists { .. }) => match state.topics.get(name) {
+            Some(topic) => Ok(Some(topic)),
+            None => Err(ServiceError::TopicNotReady {
+                topic: name.to_owned(),
+            }),
+        },
         Err(error) => Err(error),
     }
 }
