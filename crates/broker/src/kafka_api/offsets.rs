@@ -33,9 +33,13 @@ pub(super) fn commit(
     let group_check = if body.group_id.is_empty() {
         K::INVALID_GROUP_ID
     } else {
-        state
+        match state
             .groups
             .check_commit(&body.group_id, &body.member_id, body.generation_id)
+        {
+            Ok(()) => K::NONE,
+            Err(error) => super::groups::group_error_code(error),
+        }
     };
     let mut response = OffsetCommitResponse::default();
     // (topic index, partition index) of each entry in `entries`.

@@ -24,6 +24,14 @@ pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
             &ApiError::new(ErrorCode::InvalidGroup, "group name is empty"),
         );
     }
+    let generation = body.generation_id.unwrap_or(-1);
+    if let Err(error) = state
+        .groups
+        .check_commit(&body.group, &body.member_id, generation)
+    {
+        let code = super::groups::error_code(error);
+        return super::error_reply(&request, &ApiError::new(code, error.to_string()));
+    }
     let mut results: Vec<(pb::CommitOffsetsPartitionResponse, Option<ApiError>)> = Vec::new();
     let mut valid = Vec::new();
     for p in body.partitions {
