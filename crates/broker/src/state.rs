@@ -13,7 +13,7 @@ pub struct BrokerState {
     pub config: BrokerConfig,
     pub topics: Topics,
     pub offsets: OffsetStore,
-    /// Consumer groups of the Kafka listener (membership in memory; their
+    /// Consumer groups of both listeners (membership in memory; their
     /// commits go to `offsets`).
     pub groups: Coordinator,
     /// Idempotent producer ids (Kafka InitProducerId).

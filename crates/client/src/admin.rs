@@ -10,6 +10,7 @@ use sluice_protocol::{ErrorCode, consts, pb};
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
+use crate::member::GroupGeneration;
 use crate::types::{OffsetSpec, TopicPartition};
 
 /// Per-topic configuration. `None` means "broker default" when creating a
@@ -302,10 +303,22 @@ impl Client {
     }
 
     /// Stores `group`'s positions: for each partition the **next** offset
-    /// the group will consume.
+    /// the group will consume. This commits from outside the group's
+    /// membership (no member, no generation), which the broker accepts
+    /// only while the group has no members; members commit with
+    /// [`Client::commit_offsets_as`].
     pub async fn commit_offsets(
         &self,
         group: &str,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<()> {
+        self.commit_offsets_of(group, None, offsets).await
+    }
+
+    pub(crate) async fn commit_offsets_of(
+        &self,
+        group: &str,
+        member: Option<&GroupGeneration>,
         offsets: &[(TopicPartition, i64)],
     ) -> Result<()> {
         let resp = self
@@ -320,7 +333,8 @@ impl Client {
                         metadata: String::new(),
                     })
                     .collect(),
-                ..Default::default()
+                member_id: member.map(|m| m.member_id.clone()).unwrap_or_default(),
+                generation_id: member.map(|m| m.generation_id),
             })
             .await?;
         for p in resp.partitions {

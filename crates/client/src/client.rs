@@ -165,6 +165,20 @@ impl Client {
         decode_checked::<R::Response>(raw.body)
     }
 
+    /// Sends a request and decodes its response without turning the
+    /// top-level error code into an error (a JoinGroup's
+    /// `MEMBER_ID_REQUIRED` carries the id to use). `extra_timeout` is
+    /// added to the request timeout, for requests that wait (JoinGroup
+    /// waits for the rebalance).
+    pub(crate) async fn request_unchecked<R: ApiRequest>(
+        &self,
+        body: &R,
+        extra_timeout: Duration,
+    ) -> Result<R::Response> {
+        let raw = self.enqueue(body, extra_timeout).await?.wait().await?;
+        Ok(<R::Response as prost::Message>::decode(raw.body)?)
+    }
+
     /// Sends a fetch and returns the response with each partition's record
     /// bytes (in the order of `response.partitions`). The request timeout is
     /// extended by the fetch's `max_wait_ms`.

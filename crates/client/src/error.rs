@@ -9,6 +9,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_protocol::consumer_protocol::ConsumerProtocolError;
 use sluice_protocol::{ApiKey, ErrorCode, ProtocolError};
 use sluice_record::{Compression, RecordError};
 
@@ -103,6 +104,28 @@ pub enum ClientError {
     /// A partition operation on a partition the consumer is not assigned.
     #[error("partition {partition} of {topic} is not assigned to this consumer")]
     NotAssigned { topic: String, partition: u32 },
+
+    /// JoinGroup without a member id: the broker handed out this id, and
+    /// the member joins again with it (Kafka's `MEMBER_ID_REQUIRED` round).
+    /// [`ClientError::code`] is [`ErrorCode::MemberIdRequired`].
+    #[error("join group {group} again as member {member_id}")]
+    MemberIdRequired { group: String, member_id: String },
+
+    /// A subscribed consumer committed (or asked for its generation) while
+    /// it is not a member of its group's current generation: it has not
+    /// joined yet, or left.
+    #[error("the consumer is not a member of group {group}")]
+    NotInGroup { group: String },
+
+    /// Consumer protocol bytes of a group (a member's subscription, the
+    /// leader's assignment) that do not parse, or that cannot be written.
+    #[error("unreadable consumer protocol {what} in group {group}")]
+    GroupProtocol {
+        group: String,
+        what: &'static str,
+        #[source]
+        source: ConsumerProtocolError,
+    },
 }
 
 impl ClientError {
@@ -122,8 +145,25 @@ impl ClientError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Broker { code, .. } => Some(*code),
+            Self::MemberIdRequired { .. } => Some(ErrorCode::MemberIdRequired),
             _ => None,
         }
+    }
+
+    /// Whether a group member must join its group again after this error:
+    /// a rebalance is under way (`REBALANCE_IN_PROGRESS`), or the member is
+    /// no longer in the generation (`ILLEGAL_GENERATION`) or the group
+    /// (`UNKNOWN_MEMBER_ID`). A [`Consumer`](crate::Consumer) rejoins by
+    /// itself at its next poll.
+    pub fn is_rebalance(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(
+                ErrorCode::RebalanceInProgress
+                    | ErrorCode::IllegalGeneration
+                    | ErrorCode::UnknownMemberId
+            )
+        )
     }
 
     /// A broker error from a raw wire code; `None` when the code is `NONE`.

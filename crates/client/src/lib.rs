@@ -1,6 +1,7 @@
 //! An async client for Sluice over its native protocol
 //! (`docs/protocol.md`): admin and metadata calls, a batching producer and
-//! a polling consumer.
+//! a polling consumer that can be a member of a consumer group (with Kafka
+//! consumers in the same group).
 //!
 //! # Layout
 //!
@@ -10,14 +11,16 @@
 //! | `client` | [`Client`]: the shared handle, reconnect on failure, [`Client::request`] for any API |
 //! | `admin` | typed topic, metadata and offset calls on [`Client`] and their result types |
 //! | `groups` | [`Client::list_groups`], [`Client::describe_group`]: members, assignments, committed offsets and lag |
+//! | `member` | the group membership calls: [`Client::join_group`], [`Client::sync_group`], [`Client::heartbeat`], [`Client::leave_group`], [`Client::commit_offsets_as`] |
 //! | `producer` | [`Producer`]: partitioner ([`partitioner::murmur2`]), batching (`accumulator`, plain code), the background sender with retries |
-//! | `consumer` | [`Consumer`]: assignment, seek, long-poll fetch, parsing (and decompressing) of fetched batches, commits |
+//! | `consumer` | [`Consumer`]: assignment or group membership (join, heartbeat task, rebalances, the range and roundrobin [`AssignmentStrategy`]), seek, long-poll fetch, parsing (and decompressing) of fetched batches, commits |
 //! | `types` | [`TopicPartition`], [`Acks`], [`CompressionType`], [`OffsetSpec`] |
 //! | `error` | [`ClientError`], with [`ClientError::is_retriable`] |
 //!
 //! Each task owns its state and talks through channels: a `Client` clone
 //! is a handle on the connection, the producer's background task owns its
-//! batches, and a `Consumer` is driven by whoever calls `poll`.
+//! batches, and a `Consumer` is driven by whoever calls `poll` (its
+//! heartbeat task only raises a flag that the next `poll` acts on).
 //!
 //! # Examples
 //!
@@ -65,6 +68,7 @@ mod connection;
 mod consumer;
 mod error;
 mod groups;
+mod member;
 mod producer;
 mod types;
 
@@ -73,9 +77,12 @@ pub use admin::{
     TopicMetadata,
 };
 pub use client::{Client, ClientConfig, DEFAULT_BROKER};
-pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, RecordHeader, SeekTo};
+pub use consumer::{
+    AssignmentStrategy, Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, RecordHeader, SeekTo,
+};
 pub use error::{ClientError, Result};
 pub use groups::{GroupDescription, GroupListing, GroupMember, GroupOffset, MemberAssignment};
+pub use member::{CONSUMER_PROTOCOL_TYPE, GroupGeneration, JoinGroup, JoinedGroup, JoinedMember};
 pub use producer::partitioner;
 pub use producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata};
 pub use types::{Acks, CompressionType, OffsetSpec, TopicPartition};

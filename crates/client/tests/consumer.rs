@@ -201,7 +201,9 @@ async fn out_of_range_resets() {
 }
 
 /// A group starts where it committed; without a commit, at the reset
-/// policy; `subscribe` takes every partition.
+/// policy. (Assigned partitions: a subscribed consumer with a group id
+/// joins the group instead, which this fake broker does not serve; see
+/// `tests/groups.rs` against the real broker.)
 #[tokio::test]
 async fn group_resumes_from_commit() {
     bounded(async {
@@ -216,8 +218,9 @@ async fn group_resumes_from_commit() {
             ..earliest()
         };
 
+        let both = [TopicPartition::new("t", 0), TopicPartition::new("t", 1)];
         let mut first = Consumer::new(client.clone(), config.clone());
-        first.subscribe(&["t"]).await.unwrap();
+        first.assign(both.clone());
         assert_eq!(first.assignment().len(), 2);
         let mut got = Vec::new();
         while got.len() < 8 {
@@ -227,10 +230,15 @@ async fn group_resumes_from_commit() {
 
         broker.append("t", 0, &batch("new-", 1, 5000));
         let mut second = Consumer::new(client.clone(), config);
-        second.subscribe(&["t"]).await.unwrap();
+        second.assign(both);
         let records = second.poll(Duration::from_secs(2)).await.unwrap();
         assert_eq!(values(&records), vec!["new-0"]);
         assert_eq!(records[0].offset, 4);
+
+        // Without a group id, `subscribe` takes every partition.
+        let mut everything = Consumer::new(client.clone(), earliest());
+        everything.subscribe(&["t"]).await.unwrap();
+        assert_eq!(everything.assignment().len(), 2);
 
         let mut anonymous = Consumer::new(client, earliest());
         anonymous.assign([TopicPartition::new("t", 0)]);

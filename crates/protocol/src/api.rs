@@ -25,11 +25,15 @@ pub enum ApiKey {
     FetchOffsets = 8,
     ListGroups = 9,
     DescribeGroups = 10,
+    JoinGroup = 11,
+    SyncGroup = 12,
+    Heartbeat = 13,
+    LeaveGroup = 14,
 }
 
 impl ApiKey {
     /// Every key, in numeric order.
-    pub const ALL: [ApiKey; 11] = [
+    pub const ALL: [ApiKey; 15] = [
         ApiKey::ApiVersions,
         ApiKey::Metadata,
         ApiKey::CreateTopic,
@@ -41,6 +45,10 @@ impl ApiKey {
         ApiKey::FetchOffsets,
         ApiKey::ListGroups,
         ApiKey::DescribeGroups,
+        ApiKey::JoinGroup,
+        ApiKey::SyncGroup,
+        ApiKey::Heartbeat,
+        ApiKey::LeaveGroup,
     ];
 
     /// The wire number.
@@ -62,7 +70,11 @@ impl ApiKey {
             | ApiKey::CommitOffsets
             | ApiKey::FetchOffsets
             | ApiKey::ListGroups
-            | ApiKey::DescribeGroups => (0, 0),
+            | ApiKey::DescribeGroups
+            | ApiKey::JoinGroup
+            | ApiKey::SyncGroup
+            | ApiKey::Heartbeat
+            | ApiKey::LeaveGroup => (0, 0),
         }
     }
 
@@ -175,6 +187,10 @@ api_pairs! {
     FetchOffsets: FetchOffsetsRequest => FetchOffsetsResponse;
     ListGroups: ListGroupsRequest => ListGroupsResponse;
     DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse;
+    JoinGroup: JoinGroupRequest => JoinGroupResponse;
+    SyncGroup: SyncGroupRequest => SyncGroupResponse;
+    Heartbeat: HeartbeatRequest => HeartbeatResponse;
+    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse;
 }
 
 #[cfg(test)]
@@ -184,13 +200,17 @@ mod tests {
     #[test]
     fn numbers_are_stable() {
         let numbers: Vec<u16> = ApiKey::ALL.iter().map(|k| k.as_u16()).collect();
-        assert_eq!(numbers, (0..11).collect::<Vec<u16>>());
+        assert_eq!(numbers, (0..15).collect::<Vec<u16>>());
         assert_eq!(ApiKey::try_from(5).unwrap(), ApiKey::Fetch);
         assert_eq!(ApiKey::try_from(9).unwrap(), ApiKey::ListGroups);
         assert_eq!(ApiKey::try_from(10).unwrap(), ApiKey::DescribeGroups);
+        assert_eq!(ApiKey::try_from(11).unwrap(), ApiKey::JoinGroup);
+        assert_eq!(ApiKey::try_from(12).unwrap(), ApiKey::SyncGroup);
+        assert_eq!(ApiKey::try_from(13).unwrap(), ApiKey::Heartbeat);
+        assert_eq!(ApiKey::try_from(14).unwrap(), ApiKey::LeaveGroup);
         assert!(matches!(
-            ApiKey::try_from(11),
-            Err(ProtocolError::UnknownApiKey { api_key: 11 })
+            ApiKey::try_from(15),
+            Err(ProtocolError::UnknownApiKey { api_key: 15 })
         ));
     }
 

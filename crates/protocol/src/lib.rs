@@ -17,6 +17,9 @@
 //!   [`ApiResponse`] traits pairing request and response bodies.
 //! - [`error`]: behaviour of [`ErrorCode`] and this crate's error,
 //!   [`ProtocolError`] (also named [`FrameError`]).
+//! - [`consumer_protocol`]: Kafka's "consumer" group protocol bytes, the
+//!   [`Subscription`](consumer_protocol::Subscription) a member joins with
+//!   and the [`Assignment`](consumer_protocol::Assignment) its leader sends.
 //! - [`records`]: sizing and splitting a fetch response's trailing records.
 //! - [`consts`]: named sentinel values (acks, special timestamps, no offset).
 //! - [`io`]: async read and write helpers over tokio streams.
@@ -50,6 +53,7 @@
 
 pub mod api;
 pub mod consts;
+pub mod consumer_protocol;
 pub mod error;
 pub mod frame;
 pub mod io;

@@ -1,5 +1,10 @@
-//! The consumer group coordinator of the Kafka listener: a thin async shell
-//! around the plain state machine in [`state`].
+//! The consumer group coordinator of the broker, shared by the Kafka
+//! listener (`crate::kafka_api::groups`) and the native protocol
+//! (`crate::native_api::groups`), so one group can have members of both: a
+//! thin async shell around the plain state machine in [`state`].
+//!
+//! Refusals are [`GroupError`]s; each protocol maps them to its own wire
+//! codes at its edge.
 //!
 //! The shell owns what the state machine must not: the map of groups, the
 //! clock, the channels of JoinGroup and SyncGroup requests waiting for a
@@ -13,7 +18,7 @@
 //! UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION and rejoin, as the notes allow.
 //! Committed offsets are not kept here but in [`crate::offsets`].
 //! [`assignment`] reads the assignments of the standard "consumer" protocol
-//! for the native DescribeGroups.
+//! for the native DescribeGroups (with `sluice_protocol::consumer_protocol`).
 
 pub mod assignment;
 pub mod state;
@@ -23,12 +28,13 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
-use sluice_kafka::ErrorCode;
 use tokio::sync::{Notify, oneshot, watch};
 use tracing::debug;
 
+pub use state::GroupError;
 use state::{
-    Action, Group, GroupConfig, GroupSummary, JoinOutcome, JoinParams, ReqId, SyncOutcome,
+    Action, Group, GroupConfig, GroupSummary, JoinOutcome, JoinParams, JoinRefused, ReqId,
+    SyncOutcome,
 };
 
 /// Every group of the broker.
@@ -108,11 +114,16 @@ impl Coordinator {
         let mut inner = self.lock();
         let req = inner.next_req();
         inner.joins.insert(req, tx);
-        if !params.member_id.is_empty() && !inner.groups.contains_key(group_id) {
-            inner.deliver(vec![Action::Join(
-                req,
-                JoinOutcome::error(ErrorCode::UNKNOWN_MEMBER_ID, &params.member_id),
-            )]);
+        let refused = if group_id.is_empty() {
+            Some(GroupError::InvalidGroupId)
+        } else if !params.member_id.is_empty() && !inner.groups.contains_key(group_id) {
+            Some(GroupError::UnknownMemberId)
+        } else {
+            None
+        };
+        if let Some(error) = refused {
+            let refusal = JoinRefused::new(error, &params.member_id);
+            inner.deliver(vec![Action::Join(req, Err(refusal))]);
             return rx;
         }
         let config = self.config.clone();
@@ -142,10 +153,7 @@ impl Coordinator {
         inner.syncs.insert(req, tx);
         let actions = match inner.groups.get_mut(group_id) {
             Some(group) => group.sync(req, member_id, generation, assignments, Instant::now()),
-            None => vec![Action::Sync(
-                req,
-                SyncOutcome::error(ErrorCode::UNKNOWN_MEMBER_ID),
-            )],
+            None => vec![Action::Sync(req, Err(unknown_group(group_id)))],
         };
         inner.deliver(actions);
         drop(inner);
@@ -153,55 +161,59 @@ impl Coordinator {
         rx
     }
 
-    /// Heartbeat: the error code to answer.
-    pub fn heartbeat(&self, group_id: &str, member_id: &str, generation: i32) -> i16 {
-        let code = match self.lock().groups.get_mut(group_id) {
+    /// Heartbeat of a member of the current generation.
+    pub fn heartbeat(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        let result = match self.lock().groups.get_mut(group_id) {
             Some(group) => group.heartbeat(member_id, generation, Instant::now()),
-            None => ErrorCode::UNKNOWN_MEMBER_ID,
+            None => Err(unknown_group(group_id)),
         };
         self.wake.notify_one();
-        code
+        result
     }
 
-    /// LeaveGroup of each of `member_ids`: their error codes, in order.
-    pub fn leave(&self, group_id: &str, member_ids: &[String]) -> Vec<i16> {
+    /// LeaveGroup of each of `member_ids`: their results, in order.
+    pub fn leave(&self, group_id: &str, member_ids: &[String]) -> Vec<Result<(), GroupError>> {
         let mut inner = self.lock();
         let now = Instant::now();
-        let mut codes = Vec::with_capacity(member_ids.len());
+        let mut results = Vec::with_capacity(member_ids.len());
         for member_id in member_ids {
-            let (code, actions) = match inner.groups.get_mut(group_id) {
+            let (result, actions) = match inner.groups.get_mut(group_id) {
                 Some(group) => group.leave(member_id, now),
-                None => (ErrorCode::UNKNOWN_MEMBER_ID, Vec::new()),
+                None => (Err(unknown_group(group_id)), Vec::new()),
             };
-            debug!(group = group_id, member = %member_id, code, "member left");
-            codes.push(code);
+            debug!(group = group_id, member = %member_id, ?result, "member left");
+            results.push(result);
             inner.deliver(actions);
         }
         inner.forget_if_empty(group_id);
         drop(inner);
         self.wake.notify_one();
-        codes
+        results
     }
 
     /// Whether an OffsetCommit of this member and generation is accepted.
-    /// A group the coordinator does not know only takes commits from
-    /// outside any generation (the assign() path).
+    /// Generation -1 with an empty member id is a consumer outside the
+    /// membership (Kafka's assign() path), accepted while the group has no
+    /// members. A group the coordinator does not know only takes commits
+    /// from outside any generation (`generation < 0`).
     pub fn check_commit(
         &self,
         group_id: &str,
         member_id: &str,
         generation: i32,
-    ) -> Result<(), state::GroupError> {
-        let code = match self.lock().groups.get_mut(group_id) {
+    ) -> Result<(), GroupError> {
+        if group_id.is_empty() {
+            return Err(GroupError::InvalidGroupId);
+        }
+        match self.lock().groups.get_mut(group_id) {
             Some(group) => group.check_commit(member_id, generation, Instant::now()),
-            None if generation < 0 => ErrorCode::NONE,
-            None => ErrorCode::ILLEGAL_GENERATION,
-        };
-        match code {
-            ErrorCode::NONE => Ok(()),
-            ErrorCode::UNKNOWN_MEMBER_ID => Err(state::GroupError::UnknownMemberId),
-            ErrorCode::REBALANCE_IN_PROGRESS => Err(state::GroupError::RebalanceInProgress),
-            _ => Err(state::GroupError::IllegalGeneration),
+            None if generation < 0 => Ok(()),
+            None => Err(GroupError::IllegalGeneration),
         }
     }
 
@@ -253,7 +265,7 @@ impl Coordinator {
         let actions: Vec<Action> = inner
             .groups
             .values_mut()
-            .flat_map(|group| group.abort_waiters(ErrorCode::NOT_COORDINATOR))
+            .flat_map(|group| group.abort_waiters(GroupError::NotCoordinator))
             .collect();
         inner.deliver(actions);
     }
@@ -270,6 +282,16 @@ impl Coordinator {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The refusal of a member request naming a group the coordinator does
+/// not know: none of its members can be in it.
+fn unknown_group(group_id: &str) -> GroupError {
+    if group_id.is_empty() {
+        GroupError::InvalidGroupId
+    } else {
+        GroupError::UnknownMemberId
     }
 }
 

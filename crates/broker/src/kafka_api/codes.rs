@@ -9,7 +9,7 @@ pub(crate) fn kafka_code(error: &ServiceError) -> i16 {
     kind_code(error.kind())
 }
 
-fn kind_code(kind: ErrorKind) -> i16 {
+pub(crate) fn kind_code(kind: ErrorKind) -> i16 {
     use ErrorKind as E;
     match kind {
         E::UnknownTopicOrPartition => K::UNKNOWN_TOPIC_OR_PARTITION,

@@ -1,6 +1,7 @@
 //! FindCoordinator and the group membership apis, translated to and from
-//! the coordinator (`crate::group`). JoinGroup and SyncGroup may wait for a
-//! rebalance: their answers arrive on a oneshot, awaited in
+//! the coordinator (`crate::group`), whose refusals ([`GroupError`]) become
+//! Kafka codes here, in [`group_error_code`]. JoinGroup and SyncGroup may
+//! wait for a rebalance: their answers arrive on a oneshot, awaited in
 //! [`Reply::Later`] so later requests of the connection keep flowing.
 
 use std::future::Future;
@@ -23,7 +24,8 @@ use tracing::debug;
 
 use super::NODE_ID;
 use super::metadata::this_broker;
-use crate::group::state::{JoinOutcome, JoinParams, SyncOutcome};
+use crate::group::GroupError;
+use crate::group::state::{JoinOutcome, JoinParams, JoinRefused, SyncOutcome};
 use crate::state::BrokerState;
 
 /// FindCoordinator key type of consumer groups (1 is transactions).
@@ -54,13 +56,16 @@ pub(super) fn find_coordinator(
     Reply::Ready(request.respond(response))
 }
 
+/// The Kafka error code of a coordinator refusal.
+pub(super) fn group_error_code(error: GroupError) -> i16 {
+    super::codes::kind_code(error.into())
+}
+
+fn code_of(result: Result<(), GroupError>) -> i16 {
+    result.map_or_else(group_error_code, |()| K::NONE)
+}
+
 pub(super) fn join(state: &BrokerState, request: &KafkaRequest, body: &JoinGroupRequest) -> Reply {
-    if body.group_id.is_empty() {
-        return Reply::Ready(request.respond(join_response(JoinOutcome::error(
-            K::INVALID_GROUP_ID,
-            &body.member_id,
-        ))));
-    }
     let params = JoinParams {
         member_id: body.member_id.clone(),
         group_instance_id: body.group_instance_id.clone(),
@@ -76,29 +81,43 @@ pub(super) fn join(state: &BrokerState, request: &KafkaRequest, body: &JoinGroup
             .collect(),
         require_known_member_id: request.header.api_version >= 4,
     };
-    debug!(group = %body.group_id, member = %body.member_id, peer = %request.peer, "JoinGroup");
+    debug!(group = %body.group_id, member = %body.member_id, "JoinGroup");
     let answer = state.groups.join(&body.group_id, params);
-    let fallback = JoinOutcome::error(K::COORDINATOR_NOT_AVAILABLE, &body.member_id);
+    let fallback = Err(JoinRefused::new(
+        GroupError::CoordinatorNotAvailable,
+        &body.member_id,
+    ));
     reply_when(request, answer, fallback, join_response)
 }
 
 fn join_response(outcome: JoinOutcome) -> JoinGroupResponse {
-    JoinGroupResponse {
-        throttle_time_ms: 0,
-        error_code: outcome.error_code,
-        generation_id: outcome.generation_id,
-        protocol_name: outcome.protocol_name,
-        leader: outcome.leader,
-        member_id: outcome.member_id,
-        members: outcome
-            .members
-            .into_iter()
-            .map(|(member_id, group_instance_id, metadata)| JoinGroupMember {
-                member_id,
-                group_instance_id,
-                metadata,
-            })
-            .collect(),
+    match outcome {
+        Ok(joined) => JoinGroupResponse {
+            throttle_time_ms: 0,
+            error_code: K::NONE,
+            generation_id: joined.generation_id,
+            protocol_name: joined.protocol_name,
+            leader: joined.leader,
+            member_id: joined.member_id,
+            members: joined
+                .members
+                .into_iter()
+                .map(|(member_id, group_instance_id, metadata)| JoinGroupMember {
+                    member_id,
+                    group_instance_id,
+                    metadata,
+                })
+                .collect(),
+        },
+        Err(refused) => JoinGroupResponse {
+            throttle_time_ms: 0,
+            error_code: group_error_code(refused.error),
+            generation_id: -1,
+            protocol_name: String::new(),
+            leader: String::new(),
+            member_id: refused.member_id,
+            members: Vec::new(),
+        },
     }
 }
 
@@ -117,11 +136,18 @@ pub(super) fn sync(state: &BrokerState, request: &KafkaRequest, body: &SyncGroup
     reply_when(
         request,
         answer,
-        SyncOutcome::error(K::COORDINATOR_NOT_AVAILABLE),
-        |outcome: SyncOutcome| SyncGroupResponse {
-            throttle_time_ms: 0,
-            error_code: outcome.error_code,
-            assignment: outcome.assignment,
+        Err(GroupError::CoordinatorNotAvailable),
+        |outcome: SyncOutcome| match outcome {
+            Ok(assignment) => SyncGroupResponse {
+                throttle_time_ms: 0,
+                error_code: K::NONE,
+                assignment,
+            },
+            Err(error) => SyncGroupResponse {
+                throttle_time_ms: 0,
+                error_code: group_error_code(error),
+                assignment: bytes::Bytes::new(),
+            },
         },
     )
 }
@@ -154,9 +180,11 @@ pub(super) fn heartbeat(
     request: &KafkaRequest,
     body: &HeartbeatRequest,
 ) -> Reply {
-    let error_code = state
-        .groups
-        .heartbeat(&body.group_id, &body.member_id, body.generation_id);
+    let error_code = code_of(state.groups.heartbeat(
+        &body.group_id,
+        &body.member_id,
+        body.generation_id,
+    ));
     Reply::Ready(request.respond(HeartbeatResponse {
         throttle_time_ms: 0,
         error_code,
@@ -169,27 +197,27 @@ pub(super) fn leave(
     body: &LeaveGroupRequest,
 ) -> Reply {
     let response = if request.header.api_version <= 2 {
-        let codes = state
+        let results = state
             .groups
             .leave(&body.group_id, std::slice::from_ref(&body.member_id));
         LeaveGroupResponse {
-            error_code: codes.first().copied().unwrap_or(K::NONE),
+            error_code: results.into_iter().next().map_or(K::NONE, code_of),
             ..LeaveGroupResponse::default()
         }
     } else {
         let ids: Vec<String> = body.members.iter().map(|m| m.member_id.clone()).collect();
-        let codes = state.groups.leave(&body.group_id, &ids);
+        let results = state.groups.leave(&body.group_id, &ids);
         LeaveGroupResponse {
             throttle_time_ms: 0,
             error_code: K::NONE,
             members: body
                 .members
                 .iter()
-                .zip(codes)
-                .map(|(m, error_code)| LeaveGroupMemberResponse {
+                .zip(results)
+                .map(|(m, result)| LeaveGroupMemberResponse {
                     member_id: m.member_id.clone(),
                     group_instance_id: m.group_instance_id.clone(),
-                    error_code,
+                    error_code: code_of(result),
                 })
                 .collect(),
         }
@@ -268,4 +296,29 @@ pub(super) fn describe(
         throttle_time_ms: 0,
         groups,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The codes Kafka clients act on (rejoin, retry, give up).
+    #[test]
+    fn group_errors_keep_their_kafka_numbers() {
+        let codes = [
+            (GroupError::InvalidGroupId, 24),
+            (GroupError::UnknownMemberId, 25),
+            (GroupError::IllegalGeneration, 22),
+            (GroupError::RebalanceInProgress, 27),
+            (GroupError::MemberIdRequired, 79),
+            (GroupError::InconsistentGroupProtocol, 23),
+            (GroupError::InvalidSessionTimeout, 26),
+            (GroupError::NotCoordinator, 16),
+            (GroupError::CoordinatorNotAvailable, 15),
+        ];
+        for (error, code) in codes {
+            assert_eq!(group_error_code(error), code, "{error:?}");
+        }
+        assert_eq!(code_of(Ok(())), K::NONE);
+    }
 }

@@ -5,8 +5,12 @@ use sluice_protocol::ErrorCode;
 use crate::service::{ErrorKind, ServiceError};
 
 pub(crate) fn native_code(error: &ServiceError) -> ErrorCode {
+    kind_code(error.kind())
+}
+
+pub(crate) fn kind_code(kind: ErrorKind) -> ErrorCode {
     use ErrorKind as K;
-    match error.kind() {
+    match kind {
         // The native protocol has no "not yet": clients retry an unknown topic.
         K::UnknownTopicOrPartition | K::TopicNotReady => ErrorCode::UnknownTopicOrPartition,
         K::TopicAlreadyExists => ErrorCode::TopicAlreadyExists,
@@ -30,6 +34,8 @@ pub(crate) fn native_code(error: &ServiceError) -> ErrorCode {
         K::MemberIdRequired => ErrorCode::MemberIdRequired,
         K::InconsistentGroupProtocol => ErrorCode::InconsistentGroupProtocol,
         K::InvalidSessionTimeout => ErrorCode::InvalidSessionTimeout,
+        // The native protocol has one code for "no coordinator here now":
+        // the client backs off and asks again.
         K::NotCoordinator | K::CoordinatorNotAvailable => ErrorCode::NotCoordinator,
         K::RequestTimedOut => ErrorCode::RequestTimedOut,
         K::DiskFull => ErrorCode::DiskFull,

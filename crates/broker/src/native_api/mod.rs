@@ -13,6 +13,7 @@ mod delete_topic;
 mod describe_groups;
 mod fetch;
 mod fetch_offsets;
+mod groups;
 mod list_groups;
 mod list_offsets;
 mod metadata;
@@ -53,6 +54,10 @@ impl Handler for NativeApi {
             ApiKey::FetchOffsets => fetch_offsets::handle(state, request),
             ApiKey::ListGroups => list_groups::handle(state, request),
             ApiKey::DescribeGroups => describe_groups::handle(state, request),
+            ApiKey::JoinGroup => groups::join(state, request),
+            ApiKey::SyncGroup => groups::sync(state, request),
+            ApiKey::Heartbeat => groups::heartbeat(state, request),
+            ApiKey::LeaveGroup => groups::leave(state, request),
         }
     }
 }

@@ -198,6 +198,12 @@ impl From<BrokerError> for ServiceError {
     }
 }
 
+impl From<GroupError> for ErrorKind {
+    fn from(error: GroupError) -> ErrorKind {
+        group_kind(&error)
+    }
+}
+
 fn group_kind(error: &GroupError) -> ErrorKind {
     use ErrorKind as K;
     match error {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::assignor::AssignmentStrategy;
+
 /// Where a partition without a usable position starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OffsetReset {
@@ -36,7 +38,10 @@ pub enum SeekTo {
 /// Settings of a [`Consumer`](super::Consumer).
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
-    /// Commit positions under this name and start from them.
+    /// Commit positions under this name and start from them. With
+    /// [`Consumer::subscribe`](super::Consumer::subscribe), the consumer
+    /// is a member of this group: the group's members share the
+    /// subscribed partitions.
     pub group_id: Option<String>,
     /// Start position without a committed offset, and after
     /// `OFFSET_OUT_OF_RANGE`. Default latest, as Kafka.
@@ -58,6 +63,18 @@ pub struct ConsumerConfig {
     /// [`ClientError::Decompress`](crate::ClientError::Decompress).
     /// Default 64 MiB.
     pub max_decompressed_batch_bytes: usize,
+    /// Group membership: the broker drops a member it hears nothing from
+    /// for this long, and the group rebalances. Heartbeats go every third
+    /// of it, from a background task. The broker accepts 6 s to 30 min.
+    /// Default 10 s.
+    pub session_timeout: Duration,
+    /// Group membership: how long a rebalance waits for the members to
+    /// join again. Default 60 s.
+    pub rebalance_timeout: Duration,
+    /// Group membership: the assignment strategies offered, preferred
+    /// first; the group uses one that every member offers. Default
+    /// `[Range]`, Kafka's default.
+    pub assignment_strategies: Vec<AssignmentStrategy>,
 }
 
 impl Default for ConsumerConfig {
@@ -71,6 +88,9 @@ impl Default for ConsumerConfig {
             fetch_max_bytes: 50 * 1024 * 1024,
             partition_max_bytes: 1024 * 1024,
             max_decompressed_batch_bytes: sluice_record::DEFAULT_MAX_DECOMPRESSED_BYTES,
+            session_timeout: Duration::from_secs(10),
+            rebalance_timeout: Duration::from_secs(60),
+            assignment_strategies: vec![AssignmentStrategy::Range],
         }
     }
 }

@@ -1,18 +1,34 @@
 //! [`Consumer`]: fetches records of assigned partitions with long polls
 //! and keeps (and commits) its positions.
 //!
-//! A *group* here is only a name under which positions are committed: the
-//! native API has no rebalancing. A consumer is given its partitions
-//! ([`Consumer::assign`]) or takes every partition of some topics
-//! ([`Consumer::subscribe`]). A partition without a position yet starts at
-//! the group's committed offset if there is one, else at
-//! [`ConsumerConfig::auto_offset_reset`].
+//! A consumer gets its partitions in one of two ways:
+//!
+//! - [`Consumer::subscribe`] with a [`ConsumerConfig::group_id`]: the
+//!   consumer is a member of the group (`membership`), with Kafka's
+//!   semantics, and Kafka consumers may be members of the same group. The
+//!   first poll joins; the group leader (perhaps this consumer, with the
+//!   `assignor`) splits the subscribed partitions among the members; a
+//!   background task heartbeats; when the group rebalances (a member joins
+//!   or leaves) the next poll gives the partitions back (committing their
+//!   positions first with auto-commit on), joins again and takes the new
+//!   assignment. Commits name the member and its generation, so a member
+//!   that fell out of the group cannot overwrite its successor's offsets.
+//!   Without a group id, `subscribe` takes every partition of the topics.
+//! - [`Consumer::assign`]: exactly the partitions given, outside any
+//!   membership; commits under a group id then carry no member, which the
+//!   broker accepts only while the group has no members (Kafka's
+//!   `assign()` consumer).
+//!
+//! A partition without a position yet starts at the group's committed
+//! offset if there is one, else at [`ConsumerConfig::auto_offset_reset`].
 //!
 //! Compressed batches (gzip, snappy, lz4, zstd, as any Kafka client writes
 //! them) are decompressed, each up to
 //! [`ConsumerConfig::max_decompressed_batch_bytes`].
 
+mod assignor;
 mod config;
+mod membership;
 mod parse;
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,12 +37,15 @@ use std::time::{Duration, Instant};
 
 use sluice_protocol::{ErrorCode, pb};
 
+pub use assignor::AssignmentStrategy;
 pub use config::{ConsumerConfig, OffsetReset, SeekTo};
 pub use parse::{ConsumerRecord, RecordHeader};
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
+use crate::member::GroupGeneration;
 use crate::types::{OffsetSpec, TopicPartition, wire_ms};
+use membership::{Membership, Settings};
 
 /// A partition's position: known, or to be looked up before the next
 /// fetch (`None`: the group's commit, else the reset policy).
@@ -50,13 +69,16 @@ enum Position {
 ///     ..ConsumerConfig::default()
 /// };
 /// let mut consumer = Consumer::new(client, config);
+/// // Joins group "billing" at the first poll; its members share the
+/// // partitions of "orders".
 /// consumer.subscribe(&["orders"]).await?;
-/// loop {
+/// for _ in 0..100 {
 ///     for record in consumer.poll(Duration::from_secs(1)).await? {
 ///         println!("{}/{}@{}: {:?}", record.topic, record.partition, record.offset, record.value);
 ///     }
-///     consumer.commit().await?;
 /// }
+/// // Commits and leaves the group, which rebalances at once.
+/// consumer.close().await
 /// # }
 /// ```
 #[derive(Debug)]
@@ -69,6 +91,9 @@ pub struct Consumer {
     /// What was last committed, so auto-commit skips unchanged positions.
     committed: HashMap<TopicPartition, i64>,
     last_auto_commit: Instant,
+    /// The group membership that decides `positions`' partitions, after
+    /// `subscribe` with a group id; `None` for `assign`.
+    membership: Option<Membership>,
 }
 
 impl Consumer {
@@ -83,12 +108,20 @@ impl Consumer {
             topic_names: HashMap::new(),
             committed: HashMap::new(),
             last_auto_commit: Instant::now(),
+            membership: None,
         }
     }
 
-    /// Consumes exactly these partitions, replacing the assignment.
-    /// Partitions kept from the old assignment keep their positions.
+    /// Consumes exactly these partitions, replacing the assignment,
+    /// outside any group membership (a subscribed consumer leaves its
+    /// group, in the background). Partitions kept from the old assignment
+    /// keep their positions.
     pub fn assign(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) {
+        self.membership = None;
+        self.set_partitions(partitions);
+    }
+
+    fn set_partitions(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) {
         let mut positions = BTreeMap::new();
         for tp in partitions {
             let position = self
@@ -101,16 +134,56 @@ impl Consumer {
         self.positions = positions;
     }
 
-    /// Consumes every partition of `topics` (as they are now).
+    /// With a group id: consumes the share of `topics`' partitions that
+    /// the group assigns this member. The next [`poll`](Self::poll) joins
+    /// the group (a changed subscription joins again) and follows its
+    /// rebalances from then on; until then nothing is assigned.
+    ///
+    /// Without a group id: consumes every partition of `topics` (as they
+    /// are now).
     pub async fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
+        if let Some(group) = &self.config.group_id {
+            let mut topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+            topics.sort();
+            topics.dedup();
+            match &mut self.membership {
+                Some(membership) => membership.set_topics(topics),
+                None => {
+                    let settings = Settings {
+                        session_timeout: self.config.session_timeout,
+                        rebalance_timeout: self.config.rebalance_timeout,
+                        strategies: self.config.assignment_strategies.clone(),
+                    };
+                    if settings.strategies.is_empty() {
+                        return Err(ClientError::Config(
+                            "a group member needs at least one assignment strategy".into(),
+                        ));
+                    }
+                    self.positions.clear();
+                    self.membership = Some(Membership::new(
+                        &self.client,
+                        group.clone(),
+                        topics,
+                        settings,
+                    ));
+                }
+            }
+            return Ok(());
+        }
         let mut partitions = Vec::new();
         for topic in self.client.metadata(topics).await? {
             for p in &topic.partitions {
                 partitions.push(TopicPartition::new(topic.name.clone(), p.partition));
             }
         }
-        self.assign(partitions);
+        self.set_partitions(partitions);
         Ok(())
+    }
+
+    /// The member and generation a subscribed consumer is in (`None`
+    /// before it joined, while it rejoins, and for `assign`).
+    pub fn group_generation(&self) -> Option<&GroupGeneration> {
+        self.membership.as_ref().and_then(Membership::generation)
     }
 
     /// The assigned partitions, sorted.
@@ -160,12 +233,32 @@ impl Consumer {
     /// an empty vector when none came in time (or nothing is assigned).
     /// Positions move past the returned records, so the next poll continues
     /// after them.
+    ///
+    /// A subscribed consumer first joins its group when it must (the first
+    /// poll, a rebalance); `timeout` counts from when it holds its
+    /// assignment, as joining waits for the other members (up to
+    /// [`ConsumerConfig::rebalance_timeout`]).
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + timeout;
         self.maybe_auto_commit().await;
         loop {
+            if self.membership.as_ref().is_some_and(Membership::needs_join) {
+                self.rebalance().await?;
+                deadline = Instant::now() + timeout;
+            }
             self.resolve_positions().await?;
             if self.positions.is_empty() {
+                // A member with no partitions (more members than
+                // partitions) waits for the next rebalance or the deadline.
+                if let Some(membership) = self.membership.as_mut() {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if tokio::time::timeout(left, membership.rejoin_requested())
+                        .await
+                        .is_ok()
+                    {
+                        continue;
+                    }
+                }
                 return Ok(Vec::new());
             }
             let now = Instant::now();
@@ -179,8 +272,38 @@ impl Consumer {
         }
     }
 
+    /// Gives the partitions back and joins the group again: commits their
+    /// positions first when auto-commit is on and the member is still in
+    /// its generation (so the next owner starts where this one stopped),
+    /// then takes the new assignment. Positions of partitions kept stay,
+    /// unless the member had fallen out of its generation (its positions
+    /// may be older than what the group committed since).
+    async fn rebalance(&mut self) -> Result<()> {
+        let Some(membership) = self.membership.as_ref() else {
+            return Ok(());
+        };
+        let kept_generation = membership.can_commit();
+        if kept_generation
+            && self.config.auto_commit_interval.is_some()
+            && let Err(e) = self.commit().await
+        {
+            tracing::warn!(error = %e, "commit before rejoining failed");
+        }
+        let Some(membership) = self.membership.as_mut() else {
+            return Ok(());
+        };
+        if !kept_generation {
+            self.positions.clear();
+        }
+        let partitions = membership.join().await?;
+        self.set_partitions(partitions);
+        Ok(())
+    }
+
     /// Commits the current positions (the offsets after the records polled
-    /// so far) under the group id.
+    /// so far) under the group id; a subscribed consumer commits as its
+    /// member and generation. A refusal because the group rebalanced
+    /// ([`ClientError::is_rebalance`]) makes the next poll join again.
     pub async fn commit(&mut self) -> Result<()> {
         let group = self.config.group_id.clone().ok_or(ClientError::NoGroup)?;
         let offsets: Vec<(TopicPartition, i64)> = self
@@ -194,17 +317,45 @@ impl Consumer {
         if offsets.is_empty() {
             return Ok(());
         }
-        self.client.commit_offsets(&group, &offsets).await?;
+        let result = match &self.membership {
+            Some(membership) => match membership.generation() {
+                Some(generation) => {
+                    self.client
+                        .commit_offsets_as(&group, generation, &offsets)
+                        .await
+                }
+                None => Err(ClientError::NotInGroup {
+                    group: membership.group().to_owned(),
+                }),
+            },
+            None => self.client.commit_offsets(&group, &offsets).await,
+        };
+        if let (Err(e), Some(membership)) = (&result, self.membership.as_mut()) {
+            membership.note_error(e);
+        }
+        result?;
         self.committed.extend(offsets);
         Ok(())
     }
 
-    /// Commits (when auto-commit is on) and drops the consumer.
+    /// Commits (when auto-commit is on), leaves the group (a subscribed
+    /// consumer; the group rebalances at once) and drops the consumer.
+    /// Dropping a subscribed consumer without `close` also leaves, in the
+    /// background and without committing.
     pub async fn close(mut self) -> Result<()> {
-        if self.config.group_id.is_some() && self.config.auto_commit_interval.is_some() {
-            self.commit().await?;
-        }
-        Ok(())
+        let committed = if self.config.group_id.is_some()
+            && self.config.auto_commit_interval.is_some()
+            && self.membership.as_ref().is_none_or(Membership::can_commit)
+        {
+            self.commit().await
+        } else {
+            Ok(())
+        };
+        let left = match self.membership.as_mut() {
+            Some(membership) => membership.leave().await,
+            None => Ok(()),
+        };
+        committed.and(left)
     }
 
     async fn maybe_auto_commit(&mut self) {

@@ -508,6 +508,14 @@ async fn handle(state: &State, header: &RequestHeader, raw: Bytes) -> Reply {
                 ..Default::default()
             })
         }
+        // No group membership here: the real broker's is tested in
+        // `tests/groups.rs`.
+        Ok(
+            api @ (ApiKey::JoinGroup | ApiKey::SyncGroup | ApiKey::Heartbeat | ApiKey::LeaveGroup),
+        ) => body(&pb::ErrorResponse {
+            error_code: ErrorCode::UnknownApi as i32,
+            error_message: format!("the fake broker does not serve {api:?}"),
+        }),
         Err(e) => body(&pb::ErrorResponse {
             error_code: e.error_code() as i32,
             error_message: e.to_string(),

@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sluice_kafka::ErrorCode;
 
 mod rebalance;
 use rebalance::{metadata_for, millis};
@@ -126,22 +125,23 @@ impl Group {
         now: Instant,
     ) -> Vec<Action> {
         let mut actions = Vec::new();
-        let reply_error =
-            |code: i16, member: &str| vec![Action::Join(req, JoinOutcome::error(code, member))];
+        let reply_error = |error: GroupError, member: &str| {
+            vec![Action::Join(req, Err(JoinRefused::new(error, member)))]
+        };
         let timeout = params.session_timeout_ms;
         if timeout < self.config.min_session_timeout_ms
             || timeout > self.config.max_session_timeout_ms
         {
-            return reply_error(ErrorCode::INVALID_SESSION_TIMEOUT, &params.member_id);
+            return reply_error(GroupError::InvalidSessionTimeout, &params.member_id);
         }
         if params.member_id.is_empty() {
             if !self.supports(&params, None) {
-                return reply_error(ErrorCode::INCONSISTENT_GROUP_PROTOCOL, "");
+                return reply_error(GroupError::InconsistentGroupProtocol, "");
             }
             if params.require_known_member_id {
                 let deadline = now + millis(params.session_timeout_ms);
                 self.pending.insert(new_member_id.clone(), deadline);
-                return reply_error(ErrorCode::MEMBER_ID_REQUIRED, &new_member_id);
+                return reply_error(GroupError::MemberIdRequired, &new_member_id);
             }
             self.add_member(req, new_member_id, params, now, &mut actions);
             return actions;
@@ -149,17 +149,17 @@ impl Group {
         let member_id = params.member_id.clone();
         if self.pending.contains_key(&member_id) {
             if !self.supports(&params, None) {
-                return reply_error(ErrorCode::INCONSISTENT_GROUP_PROTOCOL, &member_id);
+                return reply_error(GroupError::InconsistentGroupProtocol, &member_id);
             }
             self.pending.remove(&member_id);
             self.add_member(req, member_id, params, now, &mut actions);
             return actions;
         }
         let Some(member) = self.members.get(&member_id) else {
-            return reply_error(ErrorCode::UNKNOWN_MEMBER_ID, &member_id);
+            return reply_error(GroupError::UnknownMemberId, &member_id);
         };
         if !self.supports(&params, Some(&member_id)) {
-            return reply_error(ErrorCode::INCONSISTENT_GROUP_PROTOCOL, &member_id);
+            return reply_error(GroupError::InconsistentGroupProtocol, &member_id);
         }
         let same_metadata = member.protocols == params.protocols;
         let is_leader = self.leader.as_deref() == Some(member_id.as_str());
@@ -170,10 +170,10 @@ impl Group {
             }
             State::CompletingRebalance if same_metadata => {
                 // The member missed its join answer: send it again.
-                actions.push(Action::Join(req, self.join_outcome(&member_id)));
+                actions.push(Action::Join(req, Ok(self.join_outcome(&member_id))));
             }
             State::Stable if same_metadata && !is_leader => {
-                actions.push(Action::Join(req, self.join_outcome(&member_id)));
+                actions.push(Action::Join(req, Ok(self.join_outcome(&member_id))));
             }
             State::CompletingRebalance | State::Stable => {
                 self.update_member(req, &member_id, params, now, &mut actions);
@@ -181,7 +181,7 @@ impl Group {
                 self.maybe_complete_join(now, &mut actions);
             }
             State::Empty => {
-                actions.extend(reply_error(ErrorCode::UNKNOWN_MEMBER_ID, &member_id));
+                actions.extend(reply_error(GroupError::UnknownMemberId, &member_id));
             }
         }
         actions
@@ -196,36 +196,27 @@ impl Group {
         assignments: Vec<(String, Bytes)>,
         now: Instant,
     ) -> Vec<Action> {
-        let reply = |code: i16| vec![Action::Sync(req, SyncOutcome::error(code))];
+        let reply = |error: GroupError| vec![Action::Sync(req, Err(error))];
         if !self.members.contains_key(member_id) {
-            return reply(ErrorCode::UNKNOWN_MEMBER_ID);
+            return reply(GroupError::UnknownMemberId);
         }
         if generation != self.generation {
-            return reply(ErrorCode::ILLEGAL_GENERATION);
+            return reply(GroupError::IllegalGeneration);
         }
         let mut actions = Vec::new();
         match self.state {
-            State::Empty => return reply(ErrorCode::UNKNOWN_MEMBER_ID),
-            State::PreparingRebalance => return reply(ErrorCode::REBALANCE_IN_PROGRESS),
+            State::Empty => return reply(GroupError::UnknownMemberId),
+            State::PreparingRebalance => return reply(GroupError::RebalanceInProgress),
             State::Stable => {
                 if let Some(member) = self.members.get_mut(member_id) {
                     member.session_deadline = now + member.session_timeout;
-                    actions.push(Action::Sync(
-                        req,
-                        SyncOutcome {
-                            error_code: ErrorCode::NONE,
-                            assignment: member.assignment.clone(),
-                        },
-                    ));
+                    actions.push(Action::Sync(req, Ok(member.assignment.clone())));
                 }
             }
             State::CompletingRebalance => {
                 if let Some(member) = self.members.get_mut(member_id) {
                     if let Some(old) = member.sync_waiter.replace(req) {
-                        actions.push(Action::Sync(
-                            old,
-                            SyncOutcome::error(ErrorCode::REBALANCE_IN_PROGRESS),
-                        ));
+                        actions.push(Action::Sync(old, Err(GroupError::RebalanceInProgress)));
                     }
                     member.session_deadline = now + member.session_timeout;
                 }
@@ -238,13 +229,7 @@ impl Group {
                     for member in self.members.values_mut() {
                         member.session_deadline = now + member.session_timeout;
                         if let Some(waiter) = member.sync_waiter.take() {
-                            actions.push(Action::Sync(
-                                waiter,
-                                SyncOutcome {
-                                    error_code: ErrorCode::NONE,
-                                    assignment: member.assignment.clone(),
-                                },
-                            ));
+                            actions.push(Action::Sync(waiter, Ok(member.assignment.clone())));
                         }
                     }
                 }
@@ -253,61 +238,76 @@ impl Group {
         actions
     }
 
-    /// Heartbeat: the error code to answer.
-    pub fn heartbeat(&mut self, member_id: &str, generation: i32, now: Instant) -> i16 {
+    /// Heartbeat: accepted while the member is in the current generation
+    /// and no rebalance is being prepared.
+    pub fn heartbeat(
+        &mut self,
+        member_id: &str,
+        generation: i32,
+        now: Instant,
+    ) -> Result<(), GroupError> {
         let state = self.state;
         let Some(member) = self.members.get_mut(member_id) else {
-            return ErrorCode::UNKNOWN_MEMBER_ID;
+            return Err(GroupError::UnknownMemberId);
         };
         if generation != self.generation {
-            return ErrorCode::ILLEGAL_GENERATION;
+            return Err(GroupError::IllegalGeneration);
         }
         member.session_deadline = now + member.session_timeout;
         match state {
-            State::Empty => ErrorCode::UNKNOWN_MEMBER_ID,
-            State::CompletingRebalance | State::Stable => ErrorCode::NONE,
-            State::PreparingRebalance => ErrorCode::REBALANCE_IN_PROGRESS,
+            State::Empty => Err(GroupError::UnknownMemberId),
+            State::CompletingRebalance | State::Stable => Ok(()),
+            State::PreparingRebalance => Err(GroupError::RebalanceInProgress),
         }
     }
 
-    /// LeaveGroup of one member: its error code, and the answers the
+    /// LeaveGroup of one member: whether it was known, and the answers the
     /// resulting rebalance produced.
-    pub fn leave(&mut self, member_id: &str, now: Instant) -> (i16, Vec<Action>) {
+    pub fn leave(
+        &mut self,
+        member_id: &str,
+        now: Instant,
+    ) -> (Result<(), GroupError>, Vec<Action>) {
         let mut actions = Vec::new();
         if self.pending.remove(member_id).is_some() {
             self.maybe_complete_join(now, &mut actions);
-            return (ErrorCode::NONE, actions);
+            return (Ok(()), actions);
         }
         if !self.members.contains_key(member_id) {
-            return (ErrorCode::UNKNOWN_MEMBER_ID, actions);
+            return (Err(GroupError::UnknownMemberId), actions);
         }
         self.remove_member(member_id, now, &mut actions);
-        (ErrorCode::NONE, actions)
+        (Ok(()), actions)
     }
 
     /// Whether an OffsetCommit from this member and generation is accepted.
     /// Generation -1 with no member id is the `assign()` path: accepted
     /// while the group has no members.
-    pub fn check_commit(&mut self, member_id: &str, generation: i32, now: Instant) -> i16 {
+    pub fn check_commit(
+        &mut self,
+        member_id: &str,
+        generation: i32,
+        now: Instant,
+    ) -> Result<(), GroupError> {
         if generation < 0 && member_id.is_empty() {
             return if self.members.is_empty() {
-                ErrorCode::NONE
+                Ok(())
             } else {
-                ErrorCode::UNKNOWN_MEMBER_ID
+                Err(GroupError::UnknownMemberId)
             };
         }
         let state = self.state;
         let Some(member) = self.members.get_mut(member_id) else {
-            return ErrorCode::UNKNOWN_MEMBER_ID;
+            return Err(GroupError::UnknownMemberId);
         };
         if generation != self.generation {
-            return ErrorCode::ILLEGAL_GENERATION;
+            return Err(GroupError::IllegalGeneration);
         }
         if state == State::CompletingRebalance {
-            return ErrorCode::REBALANCE_IN_PROGRESS;
+            return Err(GroupError::RebalanceInProgress);
         }
         member.session_deadline = now + member.session_timeout;
-        ErrorCode::NONE
+        Ok(())
     }
 
     pub fn summary(&self) -> GroupSummary {

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sluice_kafka::ErrorCode;
 
 use super::types::*;
 use super::{Group, InitialDelay, Member, Rebalance};
@@ -72,15 +71,15 @@ impl Group {
         actions
     }
 
-    /// Every waiting request answered with `code` (shutdown).
-    pub fn abort_waiters(&mut self, code: i16) -> Vec<Action> {
+    /// Every waiting request answered with `error` (shutdown).
+    pub fn abort_waiters(&mut self, error: GroupError) -> Vec<Action> {
         let mut actions = Vec::new();
         for (id, member) in &mut self.members {
             if let Some(req) = member.join_waiter.take() {
-                actions.push(Action::Join(req, JoinOutcome::error(code, id)));
+                actions.push(Action::Join(req, Err(JoinRefused::new(error, id))));
             }
             if let Some(req) = member.sync_waiter.take() {
-                actions.push(Action::Sync(req, SyncOutcome::error(code)));
+                actions.push(Action::Sync(req, Err(error)));
             }
         }
         actions
@@ -178,7 +177,7 @@ impl Group {
         if let Some(old) = member.join_waiter.replace(req) {
             actions.push(Action::Join(
                 old,
-                JoinOutcome::error(ErrorCode::REBALANCE_IN_PROGRESS, member_id),
+                Err(JoinRefused::new(GroupError::RebalanceInProgress, member_id)),
             ));
         }
     }
@@ -193,10 +192,7 @@ impl Group {
             for member in self.members.values_mut() {
                 member.assignment = Bytes::new();
                 if let Some(req) = member.sync_waiter.take() {
-                    actions.push(Action::Sync(
-                        req,
-                        SyncOutcome::error(ErrorCode::REBALANCE_IN_PROGRESS),
-                    ));
+                    actions.push(Action::Sync(req, Err(GroupError::RebalanceInProgress)));
                 }
             }
         }
@@ -267,14 +263,14 @@ impl Group {
             if let Some(member) = self.members.get_mut(&id) {
                 member.session_deadline = now + member.session_timeout;
                 if let Some(req) = member.join_waiter.take() {
-                    actions.push(Action::Join(req, outcome));
+                    actions.push(Action::Join(req, Ok(outcome)));
                 }
             }
         }
     }
 
     /// The current generation's join answer for `member_id`.
-    pub(super) fn join_outcome(&self, member_id: &str) -> JoinOutcome {
+    pub(super) fn join_outcome(&self, member_id: &str) -> Joined {
         let protocol = self.protocol.clone().unwrap_or_default();
         let leader = self.leader.clone().unwrap_or_default();
         let members = if leader == member_id {
@@ -291,8 +287,7 @@ impl Group {
         } else {
             Vec::new()
         };
-        JoinOutcome {
-            error_code: ErrorCode::NONE,
+        Joined {
             generation_id: self.generation,
             protocol_name: protocol,
             leader,
@@ -350,14 +345,11 @@ impl Group {
         if let Some(req) = member.join_waiter {
             actions.push(Action::Join(
                 req,
-                JoinOutcome::error(ErrorCode::UNKNOWN_MEMBER_ID, member_id),
+                Err(JoinRefused::new(GroupError::UnknownMemberId, member_id)),
             ));
         }
         if let Some(req) = member.sync_waiter {
-            actions.push(Action::Sync(
-                req,
-                SyncOutcome::error(ErrorCode::UNKNOWN_MEMBER_ID),
-            ));
+            actions.push(Action::Sync(req, Err(GroupError::UnknownMemberId)));
         }
         if self.leader.as_deref() == Some(member_id) {
             self.leader = self.members.keys().next().cloned();

@@ -35,6 +35,16 @@ fn join_answer(actions: &[Action], req: ReqId) -> JoinOutcome {
         .unwrap_or_else(|| panic!("no join answer for {req} in {actions:?}"))
 }
 
+/// The join answer for `req`, which must be a generation.
+fn joined(actions: &[Action], req: ReqId) -> Joined {
+    join_answer(actions, req).unwrap_or_else(|refused| panic!("join {req} refused: {refused:?}"))
+}
+
+/// The refusal of `req`'s join.
+fn refused(actions: &[Action], req: ReqId) -> JoinRefused {
+    join_answer(actions, req).expect_err("a refused join")
+}
+
 fn sync_answer(actions: &[Action], req: ReqId) -> SyncOutcome {
     actions
         .iter()
@@ -55,8 +65,8 @@ fn stable_pair(now: Instant) -> Group {
     // b arrived during the initial delay: the delay is extended once.
     assert!(actions.is_empty());
     let actions = g.tick(now + DELAY * 2);
-    let a = join_answer(&actions, 1);
-    let b = join_answer(&actions, 2);
+    let a = joined(&actions, 1);
+    let b = joined(&actions, 2);
     assert_eq!((a.generation_id, b.generation_id), (1, 1));
     assert_eq!(a.leader, "a");
     assert_eq!(
@@ -80,8 +90,8 @@ fn stable_pair(now: Instant) -> Group {
         ],
         now,
     );
-    assert_eq!(&sync_answer(&actions, 3).assignment[..], b"A");
-    assert_eq!(&sync_answer(&actions, 4).assignment[..], b"B");
+    assert_eq!(&sync_answer(&actions, 3).unwrap()[..], b"A");
+    assert_eq!(&sync_answer(&actions, 4).unwrap()[..], b"B");
     assert_eq!(g.state(), State::Stable);
     g
 }
@@ -90,11 +100,22 @@ fn stable_pair(now: Instant) -> Group {
 fn two_members_join_sync_and_are_stable() {
     let now = Instant::now();
     let mut g = stable_pair(now);
-    assert_eq!(g.heartbeat("a", 1, now), ErrorCode::NONE);
-    assert_eq!(g.heartbeat("b", 0, now), ErrorCode::ILLEGAL_GENERATION);
-    assert_eq!(g.heartbeat("zz", 1, now), ErrorCode::UNKNOWN_MEMBER_ID);
-    assert_eq!(g.check_commit("b", 1, now), ErrorCode::NONE);
-    assert_eq!(g.check_commit("", -1, now), ErrorCode::UNKNOWN_MEMBER_ID);
+    assert_eq!(g.heartbeat("a", 1, now), Ok(()));
+    assert_eq!(g.heartbeat("b", 0, now), Err(GroupError::IllegalGeneration));
+    assert_eq!(g.heartbeat("zz", 1, now), Err(GroupError::UnknownMemberId));
+    assert_eq!(g.check_commit("b", 1, now), Ok(()));
+    assert_eq!(
+        g.check_commit("b", 0, now),
+        Err(GroupError::IllegalGeneration)
+    );
+    assert_eq!(
+        g.check_commit("zz", 1, now),
+        Err(GroupError::UnknownMemberId)
+    );
+    assert_eq!(
+        g.check_commit("", -1, now),
+        Err(GroupError::UnknownMemberId)
+    );
     let summary = g.summary();
     assert_eq!(summary.protocol, "range");
     assert_eq!(&summary.members[1].assignment[..], b"B");
@@ -104,25 +125,41 @@ fn two_members_join_sync_and_are_stable() {
 fn leave_triggers_a_rebalance_and_heartbeats_say_so() {
     let now = Instant::now();
     let mut g = stable_pair(now);
-    let (code, actions) = g.leave("a", now);
-    assert_eq!(code, ErrorCode::NONE);
+    let (left, actions) = g.leave("a", now);
+    assert_eq!(left, Ok(()));
     assert!(actions.is_empty());
+    assert_eq!(g.leave("a", now).0, Err(GroupError::UnknownMemberId));
     assert_eq!(g.state(), State::PreparingRebalance);
-    assert_eq!(g.heartbeat("b", 1, now), ErrorCode::REBALANCE_IN_PROGRESS);
     assert_eq!(
-        sync_answer(&g.sync(9, "b", 1, vec![], now), 9).error_code,
-        ErrorCode::REBALANCE_IN_PROGRESS
+        g.heartbeat("b", 1, now),
+        Err(GroupError::RebalanceInProgress)
+    );
+    // While a rebalance is prepared, members still commit in their
+    // generation (what a consumer does before it rejoins).
+    assert_eq!(g.check_commit("b", 1, now), Ok(()));
+    assert_eq!(
+        sync_answer(&g.sync(9, "b", 1, vec![], now), 9),
+        Err(GroupError::RebalanceInProgress)
     );
     // b rejoins: everyone left has joined, so the rebalance completes now.
     let actions = g.join(5, params("b", b"mb"), String::new(), now);
-    let b = join_answer(&actions, 5);
+    let b = joined(&actions, 5);
     assert_eq!(b.generation_id, 2);
     assert_eq!(b.leader, "b");
     assert_eq!(b.members.len(), 1);
     assert_eq!(g.state(), State::CompletingRebalance);
     assert_eq!(
         g.check_commit("b", 2, now),
-        ErrorCode::REBALANCE_IN_PROGRESS
+        Err(GroupError::RebalanceInProgress)
+    );
+    // The generation before is fenced off.
+    assert_eq!(
+        g.check_commit("b", 1, now),
+        Err(GroupError::IllegalGeneration)
+    );
+    assert_eq!(
+        sync_answer(&g.sync(10, "b", 1, vec![], now), 10),
+        Err(GroupError::IllegalGeneration)
     );
 }
 
@@ -131,14 +168,17 @@ fn session_expiry_removes_the_member_and_rebalances() {
     let now = Instant::now();
     let mut g = stable_pair(now);
     let later = now + Duration::from_secs(8);
-    assert_eq!(g.heartbeat("a", 1, later), ErrorCode::NONE);
+    assert_eq!(g.heartbeat("a", 1, later), Ok(()));
     let expired = now + Duration::from_secs(11);
     assert!(g.next_deadline().is_some_and(|d| d <= expired));
     g.tick(expired);
     assert_eq!(g.state(), State::PreparingRebalance);
-    assert_eq!(g.heartbeat("b", 1, expired), ErrorCode::UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        g.heartbeat("b", 1, expired),
+        Err(GroupError::UnknownMemberId)
+    );
     let actions = g.join(6, params("a", b"ma"), String::new(), expired);
-    assert_eq!(join_answer(&actions, 6).generation_id, 2);
+    assert_eq!(joined(&actions, 6).generation_id, 2);
 }
 
 #[test]
@@ -148,9 +188,12 @@ fn a_member_that_does_not_rejoin_is_dropped_at_the_deadline() {
     // a changes its metadata: a rebalance that b never joins.
     let actions = g.join(7, params("a", b"new"), String::new(), now);
     assert!(actions.is_empty());
-    assert_eq!(g.heartbeat("b", 1, now), ErrorCode::REBALANCE_IN_PROGRESS);
+    assert_eq!(
+        g.heartbeat("b", 1, now),
+        Err(GroupError::RebalanceInProgress)
+    );
     let actions = g.tick(now + Duration::from_secs(30));
-    let a = join_answer(&actions, 7);
+    let a = joined(&actions, 7);
     assert_eq!(a.members.len(), 1);
     assert_eq!(&a.members[0].2[..], b"new");
 }
@@ -162,13 +205,13 @@ fn member_id_required_then_join_with_it() {
     let mut p = params("", b"m");
     p.require_known_member_id = true;
     let actions = g.join(1, p.clone(), "c-1".into(), now);
-    let answer = join_answer(&actions, 1);
-    assert_eq!(answer.error_code, ErrorCode::MEMBER_ID_REQUIRED);
+    let answer = refused(&actions, 1);
+    assert_eq!(answer.error, GroupError::MemberIdRequired);
     assert_eq!(answer.member_id, "c-1");
     p.member_id = "c-1".into();
     assert!(g.join(2, p, String::new(), now).is_empty());
     let actions = g.tick(now + DELAY);
-    assert_eq!(join_answer(&actions, 2).error_code, ErrorCode::NONE);
+    assert_eq!(joined(&actions, 2).member_id, "c-1");
 }
 
 #[test]
@@ -178,19 +221,29 @@ fn bad_joins_are_refused() {
     let mut p = params("", b"m");
     p.session_timeout_ms = 10;
     assert_eq!(
-        join_answer(&g.join(1, p, "x".into(), now), 1).error_code,
-        ErrorCode::INVALID_SESSION_TIMEOUT
+        refused(&g.join(1, p, "x".into(), now), 1).error,
+        GroupError::InvalidSessionTimeout
     );
     assert_eq!(
-        join_answer(&g.join(2, params("ghost", b"m"), String::new(), now), 2).error_code,
-        ErrorCode::UNKNOWN_MEMBER_ID
+        refused(&g.join(2, params("ghost", b"m"), String::new(), now), 2),
+        JoinRefused::new(GroupError::UnknownMemberId, "ghost")
     );
     let mut g = stable_pair(now);
     let mut other = params("", b"m");
     other.protocols = vec![("roundrobin".into(), Bytes::new())];
     assert_eq!(
-        join_answer(&g.join(3, other, "y".into(), now), 3).error_code,
-        ErrorCode::INCONSISTENT_GROUP_PROTOCOL
+        refused(&g.join(3, other.clone(), "y".into(), now), 3).error,
+        GroupError::InconsistentGroupProtocol
+    );
+    other.protocols = vec![("range".into(), Bytes::new())];
+    other.protocol_type = "connect".into();
+    assert_eq!(
+        refused(&g.join(4, other, "y".into(), now), 4).error,
+        GroupError::InconsistentGroupProtocol
+    );
+    assert_eq!(
+        sync_answer(&g.sync(5, "ghost", 1, vec![], now), 5),
+        Err(GroupError::UnknownMemberId)
     );
 }
 
@@ -198,11 +251,11 @@ fn bad_joins_are_refused() {
 fn the_last_member_leaving_empties_the_group() {
     let now = Instant::now();
     let mut g = stable_pair(now);
-    g.leave("a", now);
-    g.leave("b", now);
+    assert_eq!(g.leave("a", now).0, Ok(()));
+    assert_eq!(g.leave("b", now).0, Ok(()));
     assert_eq!(g.state(), State::Empty);
     assert!(g.is_forgettable());
-    assert_eq!(g.check_commit("", -1, now), ErrorCode::NONE);
+    assert_eq!(g.check_commit("", -1, now), Ok(()));
 }
 
 #[test]
@@ -218,5 +271,25 @@ fn the_vote_picks_the_protocol_most_members_prefer() {
     g.join(3, both("", "sticky", "range"), "c".into(), now);
     g.tick(now + DELAY);
     let actions = g.tick(now + DELAY * 2);
-    assert_eq!(join_answer(&actions, 1).protocol_name, "sticky");
+    assert_eq!(joined(&actions, 1).protocol_name, "sticky");
+}
+
+#[test]
+fn waiters_are_aborted_with_the_given_error() {
+    let now = Instant::now();
+    let mut g = group();
+    assert!(g.join(1, params("", b"m"), "a".into(), now).is_empty());
+    let actions = g.abort_waiters(GroupError::NotCoordinator);
+    assert_eq!(
+        refused(&actions, 1),
+        JoinRefused::new(GroupError::NotCoordinator, "a")
+    );
+}
+
+#[test]
+fn group_errors_read_as_sentences() {
+    assert_eq!(
+        GroupError::IllegalGeneration.to_string(),
+        "not the group's current generation"
+    );
 }

@@ -68,9 +68,11 @@ pub struct JoinParams {
 }
 
 /// The answer to one JoinGroup.
+pub type JoinOutcome = Result<Joined, JoinRefused>;
+
+/// A JoinGroup answered with a generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinOutcome {
-    pub error_code: i16,
+pub struct Joined {
     pub generation_id: i32,
     pub protocol_name: String,
     pub leader: String,
@@ -80,34 +82,26 @@ pub struct JoinOutcome {
     pub members: Vec<(String, Option<String>, Bytes)>,
 }
 
-impl JoinOutcome {
-    pub fn error(code: i16, member_id: &str) -> JoinOutcome {
-        JoinOutcome {
-            error_code: code,
-            generation_id: -1,
-            protocol_name: String::new(),
-            leader: String::new(),
-            member_id: member_id.to_owned(),
-            members: Vec::new(),
-        }
-    }
-}
-
-/// The answer to one SyncGroup.
+/// A JoinGroup refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncOutcome {
-    pub error_code: i16,
-    pub assignment: Bytes,
+pub struct JoinRefused {
+    pub error: GroupError,
+    /// With [`GroupError::MemberIdRequired`], the id to join again with;
+    /// otherwise the id the request carried.
+    pub member_id: String,
 }
 
-impl SyncOutcome {
-    pub fn error(code: i16) -> SyncOutcome {
-        SyncOutcome {
-            error_code: code,
-            assignment: Bytes::new(),
+impl JoinRefused {
+    pub fn new(error: GroupError, member_id: &str) -> JoinRefused {
+        JoinRefused {
+            error,
+            member_id: member_id.to_owned(),
         }
     }
 }
+
+/// The answer to one SyncGroup: this member's assignment.
+pub type SyncOutcome = Result<Bytes, GroupError>;
 
 /// What the caller must deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
