@@ -18,7 +18,7 @@ use sluice_network::{KafkaRequest, Reply, Response};
 
 use super::codes::kafka_code;
 use crate::file_range::file_range;
-use crate::service::fetch::{FetchLimits, FetchTarget, Fetched, PartitionRead, fetch};
+use crate::service::fetch::{FetchLimits, FetchTarget, PartitionRead, fetch};
 use crate::state::BrokerState;
 
 /// The requested topics and their partition indexes, in request order.
@@ -56,12 +56,8 @@ pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &FetchRe
         max_wait: Duration::from_millis(u64::try_from(body.max_wait_ms).unwrap_or(0)),
     };
     let read_committed = body.isolation_level == 1;
-    match fetch(state, targets, limits) {
-        Fetched::Ready(reads) => Reply::Ready(respond(&header, requested, reads, read_committed)),
-        Fetched::Waiting(reads) => Reply::Later(Box::pin(async move {
-            respond(&header, requested, reads.await, read_committed)
-        })),
-    }
+    fetch(state, targets, limits)
+        .into_reply(move |reads| respond(&header, requested, reads, read_committed))
 }
 
 fn respond(

@@ -4,8 +4,6 @@
 //! wait for a rebalance: their answers arrive on a oneshot, awaited in
 //! [`Reply::Later`] so later requests of the connection keep flowing.
 
-use std::future::Future;
-
 use sluice_kafka::ErrorCode as K;
 use sluice_kafka::api::describe_groups::{
     DescribeGroupsRequest, DescribeGroupsResponse, DescribedGroup, DescribedGroupMember,
@@ -18,14 +16,13 @@ use sluice_kafka::api::leave_group::{
 };
 use sluice_kafka::api::list_groups::{ListGroupsResponse, ListedGroup};
 use sluice_kafka::api::sync_group::{SyncGroupRequest, SyncGroupResponse};
-use sluice_network::{KafkaRequest, Reply, Response};
-use tokio::sync::oneshot;
+use sluice_network::{KafkaRequest, Reply, kafka_wire};
 use tracing::debug;
 
 use super::NODE_ID;
 use super::metadata::this_broker;
 use crate::group::GroupError;
-use crate::group::state::{JoinOutcome, JoinParams, JoinRefused, SyncOutcome};
+use crate::group::state::{JoinOutcome, JoinParams};
 use crate::state::BrokerState;
 
 /// FindCoordinator key type of consumer groups (1 is transactions).
@@ -82,12 +79,9 @@ pub(super) fn join(state: &BrokerState, request: &KafkaRequest, body: &JoinGroup
         require_known_member_id: request.header.api_version >= 4,
     };
     debug!(group = %body.group_id, member = %body.member_id, "JoinGroup");
-    let answer = state.groups.join(&body.group_id, params);
-    let fallback = Err(JoinRefused::new(
-        GroupError::CoordinatorNotAvailable,
-        &body.member_id,
-    ));
-    reply_when(request, answer, fallback, join_response)
+    let header = request.header.clone();
+    crate::service::groups::join(state, &body.group_id, params)
+        .into_reply(move |outcome| kafka_wire::response(&header, join_response(outcome)))
 }
 
 fn join_response(outcome: JoinOutcome) -> JoinGroupResponse {
@@ -127,17 +121,16 @@ pub(super) fn sync(state: &BrokerState, request: &KafkaRequest, body: &SyncGroup
         .iter()
         .map(|a| (a.member_id.clone(), a.assignment.clone()))
         .collect();
-    let answer = state.groups.sync(
+    let header = request.header.clone();
+    let answer = crate::service::groups::sync(
+        state,
         &body.group_id,
         &body.member_id,
         body.generation_id,
         assignments,
     );
-    reply_when(
-        request,
-        answer,
-        Err(GroupError::CoordinatorNotAvailable),
-        |outcome: SyncOutcome| match outcome {
+    answer.into_reply(move |outcome| {
+        let body = match outcome {
             Ok(assignment) => SyncGroupResponse {
                 throttle_time_ms: 0,
                 error_code: K::NONE,
@@ -148,31 +141,9 @@ pub(super) fn sync(state: &BrokerState, request: &KafkaRequest, body: &SyncGroup
                 error_code: group_error_code(error),
                 assignment: bytes::Bytes::new(),
             },
-        },
-    )
-}
-
-/// Answers at once if the coordinator already answered, else waits for it
-/// (`fallback` if it went away without answering).
-fn reply_when<T, B>(
-    request: &KafkaRequest,
-    mut answer: oneshot::Receiver<T>,
-    fallback: T,
-    to_body: fn(T) -> B,
-) -> Reply
-where
-    T: Send + 'static,
-    B: Into<sluice_kafka::Response> + 'static,
-{
-    if let Ok(outcome) = answer.try_recv() {
-        return Reply::Ready(request.respond(to_body(outcome)));
-    }
-    let header = request.header.clone();
-    let wait: std::pin::Pin<Box<dyn Future<Output = Response> + Send>> = Box::pin(async move {
-        let outcome = answer.await.unwrap_or(fallback);
-        sluice_network::kafka_wire::response(&header, to_body(outcome))
-    });
-    Reply::Later(wait)
+        };
+        kafka_wire::response(&header, body)
+    })
 }
 
 pub(super) fn heartbeat(

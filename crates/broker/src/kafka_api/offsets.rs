@@ -18,9 +18,7 @@ use sluice_network::{KafkaRequest, Reply};
 
 use super::codes::kafka_code;
 use crate::offsets::Committed;
-use crate::service::offsets::{
-    self, Commit, CommitPartition, CommitRequest, CommitResults, commit,
-};
+use crate::service::offsets::{self, CommitPartition, CommitRequest, CommitResults, commit};
 use crate::state::BrokerState;
 
 pub(super) fn commit_offsets(
@@ -58,12 +56,11 @@ pub(super) fn commit_offsets(
     match commit(state, commit_request) {
         // Kafka answers a refused commit on every partition.
         Err(error) => Reply::Ready(request.respond(respond(shape, vec![Err(error); count]))),
-        Ok(Commit::Done(results)) => Reply::Ready(request.respond(respond(shape, results))),
-        Ok(Commit::Flushing(results)) => {
+        Ok(results) => {
             let header = request.header.clone();
-            Reply::Later(Box::pin(async move {
-                sluice_network::kafka_wire::response(&header, respond(shape, results.await))
-            }))
+            results.into_reply(move |results| {
+                sluice_network::kafka_wire::response(&header, respond(shape, results))
+            })
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sluice_network::{Reply, Request, Response};
 use sluice_protocol::pb;
 
-use crate::service::offsets::{Commit, CommitPartition, CommitRequest, CommitResults, commit};
+use crate::service::offsets::{CommitPartition, CommitRequest, CommitResults, commit};
 use crate::state::BrokerState;
 
 pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
@@ -39,10 +39,9 @@ pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
     let correlation_id = request.header.correlation_id;
     match commit(state, commit_request) {
         Err(error) => super::error_reply(&request, &error),
-        Ok(Commit::Done(results)) => Reply::Ready(respond(correlation_id, requested, results)),
-        Ok(Commit::Flushing(results)) => Reply::Later(Box::pin(async move {
-            respond(correlation_id, requested, results.await)
-        })),
+        Ok(results) => {
+            results.into_reply(move |results| respond(correlation_id, requested, results))
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use sluice_protocol::{ErrorCode, pb};
 
 use super::codes::native_code;
 use crate::file_range::file_range;
-use crate::service::fetch::{FetchLimits, FetchTarget, Fetched, PartitionRead, fetch};
+use crate::service::fetch::{FetchLimits, FetchTarget, PartitionRead, fetch};
 use crate::state::BrokerState;
 
 pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
@@ -42,12 +42,7 @@ pub(super) fn handle(state: &Arc<BrokerState>, request: Request) -> Reply {
         .into_iter()
         .map(|p| (p.topic, p.partition))
         .collect();
-    match fetch(state, targets, limits) {
-        Fetched::Ready(reads) => Reply::Ready(respond(correlation_id, requested, reads)),
-        Fetched::Waiting(reads) => Reply::Later(Box::pin(async move {
-            respond(correlation_id, requested, reads.await)
-        })),
-    }
+    fetch(state, targets, limits).into_reply(move |reads| respond(correlation_id, requested, reads))
 }
 
 fn respond(

@@ -8,17 +8,13 @@
 //! a oneshot, awaited in [`Reply::Later`] so the connection's later
 //! requests are still read (their responses follow in order).
 
-use std::future::Future;
-use std::pin::Pin;
-
 use bytes::Bytes;
 use sluice_network::{Reply, Request, Response};
 use sluice_protocol::{ErrorCode, pb};
-use tokio::sync::oneshot;
 use tracing::debug;
 
 use crate::group::GroupError;
-use crate::group::state::{JoinOutcome, JoinParams, JoinRefused, SyncOutcome};
+use crate::group::state::{JoinOutcome, JoinParams};
 use crate::state::BrokerState;
 
 /// The native error code of a coordinator refusal.
@@ -61,13 +57,10 @@ pub(super) fn join(state: &BrokerState, request: Request) -> Reply {
         // rebalance waits for.
         require_known_member_id: true,
     };
-    debug!(group = %body.group, member = %body.member_id, peer = %request.peer, "JoinGroup");
-    let answer = state.groups.join(&body.group, params);
-    let fallback = Err(JoinRefused::new(
-        GroupError::CoordinatorNotAvailable,
-        &body.member_id,
-    ));
-    reply_when(&request, answer, fallback, join_response)
+    debug!(group = %body.group, member = %body.member_id, "JoinGroup");
+    let correlation_id = request.header.correlation_id;
+    crate::service::groups::join(state, &body.group, params)
+        .into_reply(move |outcome| Response::message(correlation_id, &join_response(outcome)))
 }
 
 fn join_response(outcome: JoinOutcome) -> pb::JoinGroupResponse {
@@ -113,17 +106,16 @@ pub(super) fn sync(state: &BrokerState, request: Request) -> Reply {
         .into_iter()
         .map(|a| (a.member_id, a.assignment))
         .collect();
-    let answer = state.groups.sync(
+    let correlation_id = request.header.correlation_id;
+    let answer = crate::service::groups::sync(
+        state,
         &body.group,
         &body.member_id,
         body.generation_id,
         assignments,
     );
-    reply_when(
-        &request,
-        answer,
-        Err(GroupError::CoordinatorNotAvailable),
-        |outcome: SyncOutcome| match outcome {
+    answer.into_reply(move |outcome| {
+        let body = match outcome {
             Ok(assignment) => pb::SyncGroupResponse {
                 assignment,
                 ..Default::default()
@@ -136,8 +128,9 @@ pub(super) fn sync(state: &BrokerState, request: Request) -> Reply {
                     assignment: Bytes::new(),
                 }
             }
-        },
-    )
+        };
+        Response::message(correlation_id, &body)
+    })
 }
 
 pub(super) fn heartbeat(state: &BrokerState, request: Request) -> Reply {
@@ -169,7 +162,7 @@ pub(super) fn leave(state: &BrokerState, request: Request) -> Reply {
         .into_iter()
         .next()
         .unwrap_or(Ok(()));
-    debug!(group = %body.group, member = %body.member_id, peer = %request.peer, ?result, "LeaveGroup");
+    debug!(group = %body.group, member = %body.member_id, ?result, "LeaveGroup");
     let (error_code, error_message) = prefix(result);
     super::respond(
         &request,
@@ -178,29 +171,6 @@ pub(super) fn leave(state: &BrokerState, request: Request) -> Reply {
             error_message,
         },
     )
-}
-
-/// Answers at once if the coordinator already answered, else waits for it
-/// (`fallback` if it went away without answering).
-fn reply_when<T, B>(
-    request: &Request,
-    mut answer: oneshot::Receiver<T>,
-    fallback: T,
-    to_body: fn(T) -> B,
-) -> Reply
-where
-    T: Send + 'static,
-    B: prost::Message + 'static,
-{
-    let correlation_id = request.header.correlation_id;
-    if let Ok(outcome) = answer.try_recv() {
-        return Reply::Ready(Response::message(correlation_id, &to_body(outcome)));
-    }
-    let wait: Pin<Box<dyn Future<Output = Response> + Send>> = Box::pin(async move {
-        let outcome = answer.await.unwrap_or(fallback);
-        Response::message(correlation_id, &to_body(outcome))
-    });
-    Reply::Later(wait)
 }
 
 #[cfg(test)]

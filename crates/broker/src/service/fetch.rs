@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use super::fetch_budget::FetchBudget;
 pub(crate) use super::fetch_budget::PartitionRead;
 use super::long_poll::long_poll;
-use super::{Pending, ServiceError};
+use super::{Deferred, ServiceError};
 use crate::partition::Partition;
 use crate::state::BrokerState;
 
@@ -67,19 +67,13 @@ pub(crate) struct FetchLimits {
     pub max_wait: Duration,
 }
 
-/// What a fetch answers with: one read per target, in target order.
-pub(crate) enum Fetched {
-    Ready(Vec<PartitionRead>),
-    /// A long poll: the reads once enough bytes came or the wait ended.
-    Waiting(Pending<Vec<PartitionRead>>),
-}
-
-/// Reads every target now, or returns the long poll that will.
+/// Reads every target now (one read per target, in target order), or
+/// returns the long poll that will once enough bytes came or the wait ended.
 pub(crate) fn fetch(
     state: &BrokerState,
     targets: Vec<FetchTarget>,
     limits: FetchLimits,
-) -> Fetched {
+) -> Deferred<Vec<PartitionRead>> {
     let room = state
         .config
         .max_frame_bytes
@@ -98,11 +92,11 @@ pub(crate) fn fetch(
     let (first, bytes) = read_all(&targets, max_bytes);
     let failed = first.iter().any(|read| read.error.is_some());
     if bytes >= limits.min_bytes || limits.max_wait.is_zero() || failed || signals.is_empty() {
-        return Fetched::Ready(first);
+        return Deferred::Ready(first);
     }
     let stopping = state.stopping.clone();
     let min_bytes = limits.min_bytes;
-    Fetched::Waiting(Box::pin(async move {
+    Deferred::Later(Box::pin(async move {
         long_poll(signals, limits.max_wait, stopping, || {
             let (reads, bytes) = read_all(&targets, max_bytes);
             (reads, bytes >= min_bytes)

@@ -16,6 +16,7 @@
 mod error;
 pub(crate) mod fetch;
 mod fetch_budget;
+pub(crate) mod groups;
 pub(crate) mod list_offsets;
 mod long_poll;
 pub(crate) mod offsets;
@@ -28,6 +29,29 @@ pub use topic_settings::{SETTINGS, Setting, TopicOverrides, TopicSettings};
 
 /// A boxed future of a deferred answer.
 pub(crate) type Pending<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What an operation answers with: now, or once a wait (a flush, a long
+/// poll, a rebalance) is over.
+pub(crate) enum Deferred<T> {
+    Ready(T),
+    Later(Pending<T>),
+}
+
+impl<T: Send + 'static> Deferred<T> {
+    /// The connection's reply: `respond` (the protocol's encoding) applied
+    /// to the answer now, or when it comes, off the connection task.
+    pub(crate) fn into_reply(
+        self,
+        respond: impl FnOnce(T) -> sluice_network::Response + Send + 'static,
+    ) -> sluice_network::Reply {
+        match self {
+            Deferred::Ready(answer) => sluice_network::Reply::Ready(respond(answer)),
+            Deferred::Later(answer) => {
+                sluice_network::Reply::Later(Box::pin(async move { respond(answer.await) }))
+            }
+        }
+    }
+}
 
 /// Runs blocking file work (topic creation, deletion) without stalling the
 /// other tasks of a multi-threaded runtime. Still synchronous, so request

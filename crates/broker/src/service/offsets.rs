@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tracing::{debug, warn};
 
-use super::{Pending, ServiceError};
+use super::{Deferred, ServiceError};
 use crate::offsets::{Committed, OffsetKey};
 use crate::state::BrokerState;
 
@@ -42,19 +42,14 @@ pub(crate) struct CommitPartition {
 /// Each partition's outcome, in request order.
 pub(crate) type CommitResults = Vec<Result<(), ServiceError>>;
 
-/// A commit answered now (nothing to write) or once it is durable.
-pub(crate) enum Commit {
-    Done(CommitResults),
-    Flushing(Pending<CommitResults>),
-}
-
-/// Validates and appends a commit. A refusal of the whole request (an empty
+/// Validates and appends a commit, answered now (nothing to write) or once
+/// it is durable. A refusal of the whole request (an empty
 /// group id, a member or generation the group does not accept) is the
 /// `Err`; partitions are refused one by one in the results.
 pub(crate) fn commit(
     state: &Arc<BrokerState>,
     request: CommitRequest,
-) -> Result<Commit, ServiceError> {
+) -> Result<Deferred<CommitResults>, ServiceError> {
     let group = &request.group;
     if group.is_empty() {
         return Err(ServiceError::group(
@@ -103,18 +98,18 @@ pub(crate) fn commit(
         results.push(checked);
     }
     if entries.is_empty() {
-        return Ok(Commit::Done(results));
+        return Ok(Deferred::Ready(results));
     }
     let written = match state.offsets.commit(&entries) {
         Ok(written) => written,
         Err(error) => {
             warn!(%group, error = %error.message(), "offset commit append failed");
             fail(&mut results, &places, &error);
-            return Ok(Commit::Done(results));
+            return Ok(Deferred::Ready(results));
         }
     };
     debug!(%group, partitions = entries.len(), "offsets committed");
-    Ok(Commit::Flushing(Box::pin(async move {
+    Ok(Deferred::Later(Box::pin(async move {
         if let Err(error) = written.await {
             warn!(error = %error.message(), "flushing committed offsets failed");
             fail(&mut results, &places, &error);
