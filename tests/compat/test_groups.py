@@ -2,6 +2,7 @@
 live kafka-python consumer group: its member, the member's assignment, the
 committed offsets and the lag."""
 
+import re
 import time
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -60,3 +61,73 @@ def test_sluice_group_describe_shows_a_kafka_python_group(bootstrap, native, slu
         assert [group, "Stable", "consumer", "1"] in listed
     finally:
         consumer.close()
+
+
+def test_sluice_consume_shares_a_group_with_a_kafka_python_consumer(bootstrap, native,
+                                                                    sluice_cli, new_topic):
+    """`sluice consume --group G` joins G beside a kafka-python member: the two split the
+    partitions, each record is read once, and when sluice leaves, kafka-python gets every
+    partition back."""
+    import subprocess
+    import threading
+
+    topic = new_topic(partitions=2, prefix="grp-mixed")
+    group = unique("mixed")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+                             client_id="compat-mixed", auto_offset_reset="earliest",
+                             enable_auto_commit=True, auto_commit_interval_ms=200,
+                             session_timeout_ms=10000, heartbeat_interval_ms=500)
+    kafka_read = []
+    stop = threading.Event()
+
+    def poll_loop():
+        while not stop.is_set():
+            for records in consumer.poll(timeout_ms=200).values():
+                kafka_read.extend((r.partition, r.value.decode()) for r in records)
+
+    poller = threading.Thread(target=poll_loop, daemon=True)
+    poller.start()
+    sluice = None
+    try:
+        def members(n):
+            head = sluice_groups(sluice_cli, native, "describe", group)[0]
+            found = re.search(r", (\d+) members?(,|$)", head)
+            return "Stable" in head and found is not None and int(found.group(1)) == n
+
+        wait_until(lambda: members(1), "the kafka-python member to be Stable")
+        sluice = subprocess.Popen(
+            [sluice_cli, "--broker", native, "consume", topic, "--group", group,
+             "--from-beginning", "--timeout-ms", "8000", "--format", "%p %s\\n"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_until(lambda: members(2), "kafka-python and sluice in one generation")
+
+        values = [f"v{i}" for i in range(20)]
+        for i, value in enumerate(values):
+            producer.send(topic, value=value.encode(), partition=i % 2)
+        producer.flush(timeout=STEP)
+
+        out, err = sluice.communicate(timeout=STEP)
+        assert sluice.returncode == 0, err[-2000:]
+        sluice_read = [tuple(line.split(" ", 1)) for line in out.decode().splitlines()]
+        sluice_read = [(int(p), v) for p, v in sluice_read]
+        wait_until(lambda: len(kafka_read) + len(sluice_read) >= 20, "every record read")
+        sluice_partitions = {p for p, _ in sluice_read}
+        kafka_partitions = {p for p, _ in kafka_read}
+        assert len(sluice_partitions) == 1, sluice_read
+        assert sluice_partitions.isdisjoint(kafka_partitions), (sluice_read, kafka_read)
+        assert sorted(v for _, v in sluice_read + kafka_read) == sorted(values)
+
+        # sluice left: kafka-python takes both partitions again.
+        wait_until(lambda: members(1), "sluice to leave the group")
+        wait_until(lambda: any(line.split()[-1:] == [f"{topic}[0,1]"] for line in
+                               sluice_groups(sluice_cli, native, "describe", group)),
+                   "kafka-python to hold both partitions")
+    finally:
+        stop.set()
+        poller.join(timeout=STEP)
+        if sluice is not None and sluice.poll() is None:
+            sluice.kill()
+        consumer.close()
+        producer.close(timeout=STEP)
