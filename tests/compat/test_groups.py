@@ -92,7 +92,12 @@ def test_sluice_consume_shares_a_group_with_a_kafka_python_consumer(bootstrap, n
     sluice = None
     try:
         def members(n):
-            head = sluice_groups(sluice_cli, native, "describe", group)[0]
+            # Before kafka-python's first join the group does not exist yet.
+            described = subprocess.run([sluice_cli, "--broker", native, "group", "describe",
+                                        group], capture_output=True, timeout=STEP)
+            if described.returncode != 0:
+                return False
+            head = described.stdout.decode().splitlines()[0]
             found = re.search(r", (\d+) members?(,|$)", head)
             return "Stable" in head and found is not None and int(found.group(1)) == n
 
