@@ -162,7 +162,9 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
         "sendfile",
         &["--retention-check-ms", &retention_check],
     )?;
-    let mut default_admin = Wire::connect(default_broker.addr())?;
+    // Admin connections are opened where they are used: the broker closes a connection that
+    // sends nothing for its handshake timeout, or stays idle past its idle timeout, and the
+    // fills and runs between two admin requests take longer than either.
     let mut admin = Wire::connect(broker.addr())?;
     let batches = [
         build_batch(BATCH_MESSAGES, MESSAGE_SIZES[0]),
@@ -207,7 +209,7 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
         )?;
     }
     fill_steady(
-        &mut default_admin,
+        &mut Wire::connect(default_broker.addr())?,
         default_broker.addr(),
         &steady(1, 1),
         &batches[1],
@@ -326,11 +328,11 @@ pub fn run(plan: &Plan, bin: &Path, work: &Path) -> Result<ProduceResults> {
             cell.record(&out);
         }
     }
+    let mut admin = Wire::connect(broker.addr())?;
     for &(s, a) in &configs {
         admin.delete_topic(&steady(s, a))?;
     }
-    default_admin.delete_topic(&steady(1, 1))?;
-    drop(default_admin);
+    Wire::connect(default_broker.addr())?.delete_topic(&steady(1, 1))?;
     default_broker.stop()?;
     drop(admin);
     broker.stop()?;
