@@ -19,6 +19,7 @@
 
 use bytes::{Bytes, BytesMut};
 use prost::Message;
+use sluice_protocol::consumer_protocol::{Assignment, Subscription};
 use sluice_protocol::frame::{self, LENGTH_PREFIX_LEN, REQUEST_HEADER_LEN, RESPONSE_HEADER_LEN};
 use sluice_protocol::{ApiKey, RequestHeader, ResponseHeader, pb, records};
 use sluice_record::RecordBatch;
@@ -157,6 +158,26 @@ fn check_request_body(header: &RequestHeader, body: &Bytes) {
         ApiKey::FetchOffsets => round_trip::<pb::FetchOffsetsRequest>(header, body),
         ApiKey::ListGroups => round_trip::<pb::ListGroupsRequest>(header, body),
         ApiKey::DescribeGroups => round_trip::<pb::DescribeGroupsRequest>(header, body),
+        ApiKey::JoinGroup => {
+            if let Ok(request) = pb::JoinGroupRequest::decode(body.clone()) {
+                for protocol in &request.protocols {
+                    // Members' subscriptions are read when the leader assigns; any bytes come.
+                    let _ = Subscription::decode(&protocol.metadata);
+                }
+            }
+            round_trip::<pb::JoinGroupRequest>(header, body);
+        }
+        ApiKey::SyncGroup => {
+            if let Ok(request) = pb::SyncGroupRequest::decode(body.clone()) {
+                for assignment in &request.assignments {
+                    // DescribeGroups decodes the stored assignments.
+                    let _ = Assignment::decode(&assignment.assignment);
+                }
+            }
+            round_trip::<pb::SyncGroupRequest>(header, body);
+        }
+        ApiKey::Heartbeat => round_trip::<pb::HeartbeatRequest>(header, body),
+        ApiKey::LeaveGroup => round_trip::<pb::LeaveGroupRequest>(header, body),
     }
 }
 
