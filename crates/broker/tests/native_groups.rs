@@ -109,15 +109,23 @@ async fn heartbeat_until_refused(
     member_id: &str,
     generation: i32,
 ) -> pb::HeartbeatResponse {
-    for _ in 0..500 {
+    // Polled: the rebalance is only observable through a member's answers.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
         let answer = client.call(&heartbeat(member_id, generation)).await;
         if code(answer.error_code) != ErrorCode::None {
             return answer;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the group never asked {member_id} to rejoin within {PATIENCE:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("the group never asked {member_id} to rejoin");
 }
+
+/// How long a test waits for the group to get somewhere: generous, for a loaded machine.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One native member alone: joined and synced. Returns (member, generation).
 async fn join_alone(client: &mut Client) -> (String, i32) {
@@ -337,7 +345,8 @@ async fn native_and_kafka_members_share_a_generation() {
     let native_id = member_id(&mut native).await;
     let native_join = native.send(&join(&native_id, &["t"])).await;
     // The native member is in before the Kafka one asks, so it leads.
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
         let described = observer
             .call(&pb::DescribeGroupsRequest {
                 groups: vec![GROUP.into()],
@@ -346,6 +355,10 @@ async fn native_and_kafka_members_share_a_generation() {
         if described.groups[0].members.len() == 1 {
             break;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the native member did not join within {PATIENCE:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     // A Kafka consumer's JoinGroup v3 (no MEMBER_ID_REQUIRED round), with

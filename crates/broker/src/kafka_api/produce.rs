@@ -19,7 +19,7 @@ use tracing::{info, warn};
 
 use super::codes::kafka_code;
 use crate::service::ServiceError;
-use crate::service::produce::{Acks, Appended, append};
+use crate::service::produce::{Acks, Appended, append_batch};
 use crate::state::BrokerState;
 
 pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &ProduceRequest) -> Reply {
@@ -37,8 +37,8 @@ pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &Produce
                     .records
                     .as_ref()
                     .ok_or_else(|| ServiceError::InvalidRecord("null records".into()))?;
-                one_batch(records)?;
-                append(&partition, &[&records[..]])
+                let header = one_batch(records)?;
+                append_batch(&partition, records, &header)
             });
             let mut out = ProducePartitionResponse {
                 index: data.index,
@@ -103,9 +103,9 @@ pub(super) fn handle(state: &BrokerState, request: &KafkaRequest, body: &Produce
     }
 }
 
-/// `records` must be exactly one v2 batch (Produce v3+). The rest of the
-/// validation (CRC, counts, size) is the log's.
-fn one_batch(records: &Bytes) -> Result<(), ServiceError> {
+/// `records` must be exactly one v2 batch (Produce v3+): its header. The rest
+/// of the validation (CRC, counts, size) is the log's.
+fn one_batch(records: &Bytes) -> Result<BatchHeader, ServiceError> {
     let header = BatchHeader::parse(records).map_err(|error| match error {
         RecordError::UnsupportedMagic { .. } => ServiceError::InvalidRecord(error.to_string()),
         _ => ServiceError::CorruptMessage(error.to_string()),
@@ -121,7 +121,7 @@ fn one_batch(records: &Bytes) -> Result<(), ServiceError> {
             "produce v3+ carries exactly one record batch per partition".into(),
         ));
     }
-    Ok(())
+    Ok(header)
 }
 
 pub(super) fn init_producer_id(

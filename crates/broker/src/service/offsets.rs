@@ -51,12 +51,7 @@ pub(crate) fn commit(
     request: CommitRequest,
 ) -> Result<Deferred<CommitResults>, ServiceError> {
     let group = &request.group;
-    if group.is_empty() {
-        return Err(ServiceError::group(
-            group,
-            crate::group::state::GroupError::InvalidGroupId,
-        ));
-    }
+    // The coordinator refuses an empty group id too (InvalidGroupId).
     state
         .groups
         .check_commit(group, &request.member_id, request.generation)

@@ -52,6 +52,15 @@ pub(crate) struct Appended {
 }
 
 impl Appended {
+    fn new(partition: &Arc<Partition>, info: &sluice_storage::AppendInfo) -> Appended {
+        Appended {
+            base_offset: info.base_offset,
+            last_offset: info.last_offset,
+            log_start_offset: info.log_start_offset,
+            partition: partition.clone(),
+        }
+    }
+
     /// Completes once every offset up to the last appended one is on disk,
     /// without holding a thread; `timeout` bounds the wait.
     pub(crate) fn durable(
@@ -68,35 +77,50 @@ pub(crate) fn append(
     partition: &Arc<Partition>,
     batches: &[&[u8]],
 ) -> Result<Appended, ServiceError> {
-    let idempotent = batches
-        .iter()
-        .filter_map(|batch| BatchHeader::parse(batch).ok())
-        .find(|header| header.producer_id >= 0);
-    let appended = match idempotent {
-        Some(_) if batches.len() > 1 => {
-            return Err(ServiceError::InvalidRecord(
+    match batches {
+        [batch] => match BatchHeader::parse(batch) {
+            Ok(header) => append_batch(partition, batch, &header),
+            // The log reports what is wrong with it.
+            Err(_) => append_plain(partition, batches),
+        },
+        _ if batches
+            .iter()
+            .filter_map(|batch| BatchHeader::parse(batch).ok())
+            .any(|header| header.producer_id >= 0) =>
+        {
+            Err(ServiceError::InvalidRecord(
                 "batches with a producer id are produced one per request".into(),
-            ));
+            ))
         }
-        Some(header) => append_idempotent(partition, batches, &header)?,
-        None => {
-            let info = partition.log.append_batches(batches)?;
-            partition.after_append(&info);
-            Appended {
-                base_offset: info.base_offset,
-                last_offset: info.last_offset,
-                log_start_offset: info.log_start_offset,
-                partition: partition.clone(),
-            }
-        }
-    };
+        _ => append_plain(partition, batches),
+    }
+}
+
+/// Appends one batch whose header the caller has parsed: through the
+/// idempotence check when it carries a producer id.
+pub(crate) fn append_batch(
+    partition: &Arc<Partition>,
+    batch: &[u8],
+    header: &BatchHeader,
+) -> Result<Appended, ServiceError> {
+    if header.producer_id >= 0 {
+        append_idempotent(partition, batch, header)
+    } else {
+        append_plain(partition, &[batch])
+    }
+}
+
+fn append_plain(partition: &Arc<Partition>, batches: &[&[u8]]) -> Result<Appended, ServiceError> {
+    let info = partition.log.append_batches(batches)?;
+    partition.after_append(&info);
+    let appended = Appended::new(partition, &info);
     debug!(topic = %partition.topic, partition = partition.index, offset = appended.base_offset, last_offset = appended.last_offset, "appended");
     Ok(appended)
 }
 
 fn append_idempotent(
     partition: &Arc<Partition>,
-    batches: &[&[u8]],
+    batch: &[u8],
     header: &BatchHeader,
 ) -> Result<Appended, ServiceError> {
     let mut producers = partition.producers();
@@ -127,16 +151,11 @@ fn append_idempotent(
             })
         }
         Check::Append => {
-            let info = partition.log.append_batches(batches)?;
+            let info = partition.log.append(batch)?;
             producers.record(header, info.base_offset);
             drop(producers);
             partition.after_append(&info);
-            Ok(Appended {
-                base_offset: info.base_offset,
-                last_offset: info.last_offset,
-                log_start_offset: info.log_start_offset,
-                partition: partition.clone(),
-            })
+            Ok(Appended::new(partition, &info))
         }
     }
 }
